@@ -1,0 +1,50 @@
+"""Exercise checks for the notebooks: ``check_xxx(your_function)`` prints one line and returns True/False.
+
+In a notebook::
+
+    from gannotes.checks import check_discriminator_loss, reference
+
+    def discriminator_loss(real_logits, fake_logits):
+        ...
+
+    if not check_discriminator_loss(discriminator_loss):
+        discriminator_loss = reference.discriminator_loss  # the notebook goes on with the reference
+
+A check compares the learner's function with the package's reference on fixed random inputs, tests
+its behaviour, and prints ``✅`` with what passed, ``❌`` with exactly what is wrong and a hint, or
+``⏳`` while the function still raises ``NotImplementedError``. It never raises.
+
+Modules, one per part of the course (:mod:`.core` holds the shared machinery):
+
+- :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
+- :mod:`.training` - one discriminator step, one generator step
+- :mod:`.models`   - the DCGAN generator block and initialisation, the conditional generator's input
+- :mod:`.reference` - the reference solutions under the exercise names
+"""
+
+from . import reference
+from .losses import (
+    check_acgan_discriminator_loss,
+    check_critic_loss,
+    check_discriminator_loss,
+    check_generator_loss_non_saturating,
+    check_generator_loss_saturating,
+    check_gradient_penalty,
+)
+from .models import check_conditioned_inputs, check_generator_block, check_weights_init
+from .training import check_discriminator_step, check_generator_step
+
+__all__ = [
+    "check_acgan_discriminator_loss",
+    "check_conditioned_inputs",
+    "check_critic_loss",
+    "check_discriminator_loss",
+    "check_discriminator_step",
+    "check_generator_block",
+    "check_generator_loss_non_saturating",
+    "check_generator_loss_saturating",
+    "check_generator_step",
+    "check_gradient_penalty",
+    "check_weights_init",
+    "reference",
+]

@@ -1,0 +1,299 @@
+"""The machinery every exercise check shares: run a learner's function safely, compare, report in one line.
+
+A check is a function ``check_xxx(learner_fn) -> bool`` written as a *body* that returns what passed
+(a short sentence) or raises :class:`CheckFailure` with a diagnosis and a hint, wrapped by
+:func:`exercise_check`, which turns the outcome into exactly one printed line:
+
+- ``✅ <name>: <what passed>``
+- ``❌ <name>: <exactly what is wrong> Hint: <hint>``
+- ``⏳ <name>: not implemented yet — the notebook will use the reference for now.``
+
+Whatever the learner's code does (raise, return garbage, print), the check returns ``True`` or
+``False`` and the notebook keeps running; it also leaves the global random state and grad mode as
+it found them, so checking an exercise never changes what the rest of the notebook computes.
+
+Writing a check for a new notebook: call the learner's function through :func:`call_learner`,
+validate what comes back with :func:`tensor_output` / :func:`scalar_output`, compare with
+:func:`assert_close`, and when the values are wrong, compute what the usual mistakes would give and
+let :func:`diagnose` name the one that matches.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn, ParamSpec
+
+import torch
+
+P = ParamSpec("P")
+
+PASSED, FAILED, PENDING = "✅", "❌", "⏳"
+_DEFAULT_ERROR_HINT = "call your function yourself in a new cell to see the full traceback."
+_MAX_MESSAGE = 300  # characters of a learner's exception message kept in the one-line report
+
+
+class CheckFailure(Exception):
+    """Raised inside a check body: ``problem`` says exactly what is wrong, ``hint`` how to fix it."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__(problem)
+        self.problem, self.hint = problem, hint
+
+
+def fail(problem: str, hint: str = "") -> NoReturn:
+    """Stop the check with a diagnosis (one sentence) and a hint (one sentence)."""
+    raise CheckFailure(problem, hint)
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """Collapse whitespace (exception messages span lines) and cut to ``limit`` characters."""
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_text(err: BaseException) -> str:
+    """An exception as ``Type: message`` on one line (torch's own "Hint:" lowered, to keep the check's apart)."""
+    return f"{type(err).__name__}: {one_line(str(err)).replace('Hint:', 'hint:')}"
+
+
+def report(name: str, outcome: str, message: str, hint: str = "") -> None:
+    """Print the one line a check shows the learner."""
+    message = one_line(message, limit=10_000)
+    if hint and not message.endswith((".", "!", "?", "…")):
+        message += "."  # a learner's exception message often has no full stop before our "Hint:"
+    line = f"{outcome} {name}: {message}"
+    if hint:
+        line += f" Hint: {one_line(hint, limit=10_000)}"
+    print(line)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run a block with torch's CPU generator seeded, then restore the caller's random state.
+
+    Fixed seeds make a check repeat exactly; restoring the state means that running a check cell
+    does not change the samples the rest of the notebook draws.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def run_check(name: str, body: Callable[..., str], *args: Any, **kwargs: Any) -> bool:
+    """Run ``body(*args, **kwargs)``, print one line about it and return whether it passed.
+
+    ``NotImplementedError`` anywhere in the learner's code means "not written yet" (``⏳``); any
+    other exception is reported as a failure with its type and message, never propagated, so a
+    notebook keeps running past a broken exercise.
+    """
+    # The checks' tensors are tiny: one thread avoids the cost of waking the others for each
+    # operation, which on a busy machine dominates (milliseconds per op instead of microseconds).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # Learner code may run under a notebook's torch.no_grad() or warn about shapes: the check
+        # needs gradients, and its output must stay one line.
+        with seeded(0), torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            message = body(*args, **kwargs)
+    except NotImplementedError:
+        report(name, PENDING, "not implemented yet — the notebook will use the reference for now.")
+        return False
+    except CheckFailure as failure:
+        report(name, FAILED, failure.problem, failure.hint)
+        return False
+    except Exception as err:  # any error in learner code must become a report, not a crash
+        report(name, FAILED, f"your code raised {error_text(err)}", _DEFAULT_ERROR_HINT)
+        return False
+    finally:
+        torch.set_num_threads(threads)
+    report(name, PASSED, message)
+    return True
+
+
+def exercise_check(name: str) -> Callable[[Callable[P, str]], Callable[P, bool]]:
+    """Decorator: turn a check body (returns what passed, raises :class:`CheckFailure`) into a check.
+
+    The decorated function prints one line and returns ``True`` if the learner's function passed.
+    """
+
+    def decorate(body: Callable[P, str]) -> Callable[P, bool]:
+        @functools.wraps(body)
+        def check(*args: P.args, **kwargs: P.kwargs) -> bool:
+            return run_check(name, body, *args, **kwargs)
+
+        # help() and the notebook's tooltips show the learner's side: the check returns a bool.
+        check.__annotations__ = {**body.__annotations__, "return": "bool"}
+        check.__signature__ = inspect.signature(body).replace(return_annotation="bool")  # type: ignore[attr-defined]
+        return check
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class ErrorHint:
+    """A known exception in learner code: if its message contains ``contains``, report this instead."""
+
+    contains: str
+    problem: str
+    hint: str
+
+
+def call_learner(fn: Callable[..., Any], *args: Any, context: str, hints: Sequence[ErrorHint] = ()) -> Any:
+    """Call the learner's ``fn(*args)``; turn any exception except ``NotImplementedError`` into a failure.
+
+    ``context`` describes the call for the report ("called with real_logits of shape (8,)").
+    ``hints`` map known error messages to a specific diagnosis.
+    """
+    if not callable(fn):
+        fail(
+            f"expected a function, got {type(fn).__name__}.",
+            "pass the function itself, without calling it: check_x(f).",
+        )
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:  # reported, never propagated
+        for known in hints:
+            if known.contains.lower() in str(err).lower():
+                fail(known.problem, known.hint)
+        fail(f"{context}, your function raised {error_text(err)}", _DEFAULT_ERROR_HINT)
+
+
+def describe(value: Any) -> str:
+    """A short human description of a value: ``tensor of shape (8,) float32`` or ``float 1.25``."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}"
+    if value is None:
+        return "None"
+    if isinstance(value, (int, float)):
+        return f"{type(value).__name__} {value:.4g}"
+    return type(value).__name__
+
+
+def fmt(x: torch.Tensor | float, digits: int = 4) -> str:
+    """A number or a small tensor, rounded for a report: ``1.386`` or ``[1.386, -0.5]``."""
+    if isinstance(x, torch.Tensor):
+        flat = x.detach().flatten().tolist()
+        if len(flat) == 1:
+            return f"{flat[0]:.{digits}g}"
+        shown = ", ".join(f"{v:.{digits}g}" for v in flat[:6])
+        return f"[{shown}{', …' if len(flat) > 6 else ''}]"
+    return f"{x:.{digits}g}"
+
+
+def tensor_output(value: Any, what: str, hint: str = "") -> torch.Tensor:
+    """Require a tensor, or fail saying what came back instead (a float, a tuple, None...)."""
+    if not isinstance(value, torch.Tensor):
+        fail(
+            f"{what} should be a torch tensor, got {describe(value)}.",
+            hint or "use torch operations all the way and return the tensor (not .item(), numpy or a list).",
+        )
+    return value
+
+
+def scalar_output(value: Any, what: str = "your function's output", batch: int | None = None) -> torch.Tensor:
+    """Require a scalar tensor (shape ``()``), with a specific hint for a per-sample ``(B,)`` result."""
+    value = tensor_output(
+        value,
+        what,
+        "return a scalar tensor so that loss.backward() works: torch operations only, no .item() or float().",
+    )
+    if value.shape != torch.Size([]):
+        per_sample = batch is not None and value.dim() >= 1 and value.shape[0] in (batch, 2 * batch)
+        fail(
+            f"{what} should be a scalar (shape ()), got shape {tuple(value.shape)}"
+            + (": one value per sample." if per_sample else "."),
+            "average over the batch with .mean() to get a single number."
+            if per_sample
+            else "reduce to a single number with .mean(); a scalar tensor has shape ().",
+        )
+    if not value.is_floating_point():
+        fail(f"{what} should be a floating-point tensor, got {describe(value)}.", "compute the loss in float32.")
+    return value
+
+
+def same_values(got: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """True when both have the same shape and close values (NaN never matches); never raises."""
+    got, expected = got.detach(), expected.detach()
+    if got.shape != expected.shape:
+        return False
+    if got.dtype != expected.dtype:
+        got, expected = got.double(), expected.double()
+    return bool(torch.allclose(got, expected, rtol=rtol, atol=atol))
+
+
+def assert_close(
+    got: Any,
+    expected: torch.Tensor,
+    what: str,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    hint: str = "",
+    check_dtype: bool = True,
+) -> None:
+    """Fail with the first difference: not a tensor, shape, dtype, non-finite values, then values."""
+    got = tensor_output(got, what)
+    if got.shape != expected.shape:
+        fail(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}.", hint)
+    if check_dtype and got.dtype != expected.dtype:
+        fail(
+            f"{what} has dtype {got.dtype}, expected {expected.dtype}.", hint or f"convert with .to({expected.dtype})."
+        )
+    got_d, expected_d = got.detach().double(), expected.detach().double()
+    bad_finite = ~torch.isfinite(got_d) & torch.isfinite(expected_d)
+    if bad_finite.any():
+        index = tuple(bad_finite.nonzero()[0].tolist())
+        fail(
+            f"{what} contains {got_d[index].item()} at index {index} where {fmt(expected_d[index])} was expected.", hint
+        )
+    close = torch.isclose(got_d, expected_d, rtol=rtol, atol=atol)
+    if not close.all():
+        index = tuple((~close).nonzero()[0].tolist())
+        where = f" at index {index}" if index else ""
+        diff = (got_d - expected_d).abs().max().item()
+        fail(
+            f"{what} is {fmt(got_d[index])}{where}, expected {fmt(expected_d[index])} "
+            f"({int((~close).sum())} of {close.numel()} values differ, max difference {diff:.3g}).",
+            hint,
+        )
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A usual mistake: what it is, how to fix it, and the outputs it would produce on the check's inputs."""
+
+    problem: str
+    hint: str
+    outputs: torch.Tensor
+
+
+def diagnose(got: torch.Tensor, mistakes: Sequence[Mistake], rtol: float = 1e-4, atol: float = 1e-5) -> None:
+    """If ``got`` matches what one of ``mistakes`` produces, fail with that mistake's diagnosis.
+
+    The checks evaluate on several random inputs at once, so a match means the learner's function
+    behaves like the mistake everywhere, not by coincidence on one number.
+    """
+    for mistake in mistakes:
+        if same_values(got, mistake.outputs, rtol=rtol, atol=atol):
+            fail(mistake.problem, mistake.hint)
+
+
+def parameters_equal(a: torch.nn.Module, b: torch.nn.Module, atol: float = 1e-6) -> bool:
+    """True when two models with the same architecture hold the same parameter values."""
+    return all(
+        torch.allclose(pa.detach(), pb.detach(), rtol=1e-5, atol=atol)
+        for pa, pb in zip(a.parameters(), b.parameters(), strict=True)
+    )
+
+
+def has_gradient(model: torch.nn.Module) -> bool:
+    """True when some parameter of ``model`` holds a non-zero gradient."""
+    return any(p.grad is not None and bool(p.grad.detach().abs().sum() > 0) for p in model.parameters())
