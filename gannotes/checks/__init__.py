@@ -16,6 +16,7 @@ its behaviour, and prints ``✅`` with what passed, ``❌`` with exactly what is
 
 Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
+- :mod:`.classical` - Bayes' rule in log space for a generative classifier (01)
 - :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
 - :mod:`.training` - one discriminator step, one generator step
 - :mod:`.models`   - the DCGAN generator block and initialisation, the conditional generator's input
@@ -23,6 +24,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 """
 
 from . import reference
+from .classical import check_log_posterior
 from .losses import (
     check_acgan_discriminator_loss,
     check_critic_loss,
@@ -45,6 +47,7 @@ __all__ = [
     "check_generator_loss_saturating",
     "check_generator_step",
     "check_gradient_penalty",
+    "check_log_posterior",
     "check_weights_init",
     "reference",
 ]
