@@ -1,0 +1,201 @@
+"""Fréchet distance against closed forms, the evaluator on real MNIST (smoke mode), and 2-D mode metrics."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gannotes import metrics, models
+from gannotes.mixtures import grid_of_gaussians, ring_of_gaussians
+
+
+def _random_covariance(dim: int, rank: int, seed: int) -> torch.Tensor:
+    """A random symmetric positive semi-definite ``(dim, dim)`` matrix of the given rank, float64."""
+    factor = torch.randn(dim, rank, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return factor @ factor.T / rank
+
+
+# --------------------------------------------------------------------------------------------
+# Fréchet distance
+
+
+def test_frechet_distance_of_identical_gaussians_is_zero() -> None:
+    mu, sigma = torch.randn(20, dtype=torch.float64), _random_covariance(20, 30, seed=0)
+    assert metrics.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_of_diagonal_gaussians_has_a_closed_form() -> None:
+    mu1, mu2 = torch.tensor([0.0, 1.0, -2.0]), torch.tensor([1.0, 1.0, 0.5])
+    a, b = torch.tensor([1.0, 4.0, 0.25]), torch.tensor([9.0, 1.0, 0.0])
+    expected = ((mu1 - mu2) ** 2).sum() + ((a.sqrt() - b.sqrt()) ** 2).sum()
+    distance = metrics.frechet_distance(mu1, torch.diag(a), mu2, torch.diag(b))
+    assert distance == pytest.approx(expected.item(), rel=1e-10)
+
+
+def test_frechet_distance_matches_the_eigenvalues_of_the_product() -> None:
+    # Tr (S1 S2)^(1/2) is the sum of square roots of the (real, non-negative) eigenvalues of S1 S2.
+    s1, s2 = _random_covariance(8, 12, seed=1), _random_covariance(8, 3, seed=2)  # s2 is singular
+    mu1, mu2 = np.zeros(8), np.full(8, 0.5)
+    eigenvalues = np.linalg.eigvals(s1.numpy() @ s2.numpy()).real.clip(min=0)
+    expected = 8 * 0.25 + np.trace(s1.numpy()) + np.trace(s2.numpy()) - 2 * np.sqrt(eigenvalues).sum()
+    assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-8)
+
+
+def test_frechet_distance_is_symmetric_and_non_negative() -> None:
+    for seed in range(5):
+        s1, s2 = _random_covariance(16, 4 + seed, seed), _random_covariance(16, 20, seed + 10)
+        mu1, mu2 = torch.randn(16, dtype=torch.float64), torch.randn(16, dtype=torch.float64)
+        forward, backward = metrics.frechet_distance(mu1, s1, mu2, s2), metrics.frechet_distance(mu2, s2, mu1, s1)
+        assert forward >= 0 and forward == pytest.approx(backward, rel=1e-8)
+
+
+def test_frechet_distance_from_features_sees_a_shift_exactly() -> None:
+    features = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
+    shift = torch.tensor([1.0, 0.0, -2.0, 0.0, 0.0, 0.5])
+    assert metrics.frechet_distance_from_features(features, features) == pytest.approx(0.0, abs=1e-8)
+    assert metrics.frechet_distance_from_features(features, features + shift) == pytest.approx(5.25, rel=1e-6)
+
+
+def test_frechet_distance_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="Expected means"):
+        metrics.frechet_distance(torch.zeros(3), torch.eye(3), torch.zeros(4), torch.eye(4))
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluator (smoke mode: trained on MNIST test images 0..7999, 8000..9999 held out)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    """A private cache folder, and smoke mode, for every evaluator test in this file."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("GANNOTES_SMOKE", "1")
+        patch.setenv("GANNOTES_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def evaluator(cache: Path) -> metrics.Evaluator:
+    return metrics.Evaluator.for_dataset("mnist")
+
+
+def test_classifier_is_accurate_on_heldout_images(evaluator: metrics.Evaluator) -> None:
+    assert evaluator.heldout_accuracy > 0.9  # measured 0.967 after smoke training; chance is 0.1
+    assert evaluator.features(evaluator.course.heldout.images[:5]).shape == (5, 128)
+
+
+def test_real_images_score_far_better_than_noise(evaluator: metrics.Evaluator) -> None:
+    baselines = evaluator.baselines(n=1000)
+    real, noise = baselines["real"], baselines["noise"]
+    assert real["n"] == noise["n"] == 1000
+    assert real["frechet_distance"] * 10 < noise["frechet_distance"]  # measured ~50x apart
+    assert real["classes_covered"] == 10 and real["class_kl"] < 0.05
+    assert real["label_accuracy"] > 0.9 and sum(real["class_counts"]) == 1000
+
+
+def test_one_repeated_image_covers_one_class(evaluator: metrics.Evaluator) -> None:
+    result = evaluator.evaluate(evaluator.course.heldout.images[:1].repeat(200, 1, 1, 1))
+    assert result["classes_covered"] == 1
+    assert result["class_kl"] == pytest.approx(math.log(10))
+
+
+def test_label_accuracy_with_true_and_shuffled_labels(evaluator: metrics.Evaluator) -> None:
+    heldout = evaluator.course.heldout
+    shuffled = heldout.labels[torch.randperm(len(heldout), generator=torch.Generator().manual_seed(0))]
+    assert evaluator.evaluate(heldout.images, heldout.labels)["label_accuracy"] > 0.9
+    assert 0.05 < evaluator.evaluate(heldout.images, shuffled)["label_accuracy"] < 0.15
+
+
+def test_bad_images_are_explained(evaluator: metrics.Evaluator) -> None:
+    images = evaluator.course.heldout.images[:10]
+    with pytest.raises(ValueError, match=r"shape \(N, 1, 28, 28\)"):
+        evaluator.evaluate(images.view(10, 28, 28))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        evaluator.evaluate((images + 1) * 127.5)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        evaluator.evaluate(torch.full((4, 1, 28, 28), math.nan))
+    with pytest.raises(ValueError, match="requested_labels"):
+        evaluator.evaluate(images, torch.zeros(3, dtype=torch.long))
+
+
+def test_cached_classifier_is_reused(
+    evaluator: metrics.Evaluator, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert len(list(cache.glob("evaluator-mnist-*.pt"))) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached classifier should have been loaded, not retrained")
+
+    monkeypatch.setattr(metrics, "train_classifier", no_training)
+    again = metrics.Evaluator.for_dataset("mnist")
+    assert again.heldout_accuracy == evaluator.heldout_accuracy
+    images = evaluator.course.heldout.images[:100]
+    assert torch.equal(again.predict(images), evaluator.predict(images))
+
+
+def test_corrupt_cache_is_deleted_and_retrained(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("GANNOTES_CACHE", str(tmp_path))
+    calls = []
+    real_training = metrics.train_classifier
+
+    def short_training(classifier, images, labels, steps, device):
+        calls.append(steps)
+        real_training(classifier, images, labels, 5, device)  # enough to write a cache; accuracy is not tested
+
+    monkeypatch.setattr(metrics, "train_classifier", short_training)
+    metrics.Evaluator.for_dataset("mnist")
+    (path,) = tmp_path.glob("evaluator-mnist-*.pt")
+    path.write_bytes(b"not a checkpoint")
+    metrics.Evaluator.for_dataset("mnist")
+    assert "unusable" in capsys.readouterr().out
+    assert len(calls) == 2
+    metrics.Evaluator.for_dataset("mnist")  # the rewritten file loads
+    assert len(calls) == 2 and not list(tmp_path.glob("*.tmp"))
+
+
+def test_evaluate_generator_on_untrained_generators(evaluator: metrics.Evaluator) -> None:
+    generator = models.DCGANGenerator(z_dim=8, width=4).train()
+    result = evaluator.evaluate_generator(generator, n=120, batch_size=50)
+    assert {"n", "frechet_distance", "classes_covered", "class_kl"} <= result.keys() and result["n"] == 120
+    assert "label_accuracy" not in result
+    assert generator.training  # its mode is restored
+    again = evaluator.evaluate_generator(generator, n=120, batch_size=50)  # the same seed: the same numbers
+    assert again["frechet_distance"] == pytest.approx(result["frechet_distance"], rel=1e-6)
+    conditional = models.DCGANGenerator(z_dim=8, width=4, num_classes=10)
+    result = evaluator.evaluate_generator(conditional, n=100, num_classes=10)
+    assert 0.0 <= result["label_accuracy"] <= 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# 2-D mode metrics (VEEGAN / PacGAN)
+
+
+def test_samples_at_every_mean_cover_every_mode() -> None:
+    ring = ring_of_gaussians()
+    assert metrics.mode_metrics(ring.means.repeat(3, 1), ring) == {"modes_covered": 8, "high_quality_share": 1.0}
+
+
+def test_samples_from_three_modes_cover_three() -> None:
+    ring = ring_of_gaussians()
+    noise = 0.01 * torch.randn(300, 2, generator=torch.Generator().manual_seed(0))
+    samples = ring.means[torch.arange(300) % 3] + noise
+    assert metrics.mode_metrics(samples, ring)["modes_covered"] == 3
+
+
+def test_samples_far_away_cover_nothing() -> None:
+    ring = ring_of_gaussians()
+    result = metrics.mode_metrics(torch.full((50, 2), 5.0), ring)
+    assert result == {"modes_covered": 0, "high_quality_share": 0.0}
+
+
+def test_true_samples_are_high_quality_as_often_as_a_2d_gaussian_allows() -> None:
+    grid = grid_of_gaussians()
+    result = metrics.mode_metrics(grid.sample(20_000, generator=torch.Generator().manual_seed(0)), grid)
+    assert result["modes_covered"] == 25
+    # |x - mean| / std is chi-distributed with 2 degrees of freedom: P(< 3) = 1 - exp(-9/2) = 0.989.
+    assert result["high_quality_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)
