@@ -240,3 +240,46 @@ class ACGANDiscriminator(DCGANDiscriminator):
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(images)
         return self.head(h).squeeze(1), self.class_head(h)
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces against mode collapse (notebook 08)
+
+
+class MinibatchStdDev(nn.Module):
+    """Minibatch standard deviation (Karras et al., 2018, Sec. 3): give D one feature about the whole batch.
+
+    ``x (B, F)`` or ``(B, C, H, W)`` -> the same with one more feature (or channel): the standard
+    deviation of each feature over the batch, averaged into one number and repeated for every sample.
+    A collapsed generator's batch has a small spread, a real batch a larger one, so D can tell them
+    apart by variety and G is pushed to vary. Use it near the end of D, before the last layer.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] < 2:
+            raise ValueError("MinibatchStdDev needs a batch of at least 2 samples to measure their spread.")
+        spread = x.std(dim=0, unbiased=False).mean()  # one number for the batch
+        return torch.cat([x, spread.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+class PackedDiscriminator(nn.Module):
+    """PacGAN (Lin et al., 2018): D judges ``packing`` samples at once, all real or all generated.
+
+    ``x (B, *shape) -> logits (B / packing,)``: consecutive groups of ``packing`` samples are
+    concatenated along the features and scored together by ``discriminator``, which must accept
+    inputs of shape ``(B / packing, packing * prod(shape))`` (e.g. ``MLPDiscriminator((packing * 2,))``
+    for 2-D points). A generator that repeats itself shows in a pack, where a single sample looks
+    fine. ``B`` must be a multiple of ``packing``: train with a batch ``packing`` times larger to keep
+    the number of D verdicts per step.
+    """
+
+    def __init__(self, discriminator: nn.Module, packing: int) -> None:
+        super().__init__()
+        if packing < 1:
+            raise ValueError(f"packing must be at least 1, got {packing}.")
+        self.discriminator, self.packing = discriminator, packing
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] % self.packing:
+            raise ValueError(f"A batch of {x.shape[0]} samples cannot be cut into packs of {self.packing}.")
+        return self.discriminator(x.reshape(x.shape[0] // self.packing, -1))
