@@ -17,6 +17,7 @@ its behaviour, and prints ``✅`` with what passed, ``❌`` with exactly what is
 Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
 - :mod:`.classical` - Bayes' rule in log space for a generative classifier (01)
+- :mod:`.evaluation` - mode coverage on the 2-D mixtures (08), the Fréchet distance (10)
 - :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
 - :mod:`.training` - one discriminator step, one generator step
 - :mod:`.models`   - the DCGAN generator block and initialisation, the conditional generator's input
@@ -25,6 +26,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
 from . import reference
 from .classical import check_log_posterior
+from .evaluation import check_frechet_distance, check_mode_metrics
 from .losses import (
     check_acgan_discriminator_loss,
     check_critic_loss,
@@ -42,12 +44,14 @@ __all__ = [
     "check_critic_loss",
     "check_discriminator_loss",
     "check_discriminator_step",
+    "check_frechet_distance",
     "check_generator_block",
     "check_generator_loss_non_saturating",
     "check_generator_loss_saturating",
     "check_generator_step",
     "check_gradient_penalty",
     "check_log_posterior",
+    "check_mode_metrics",
     "check_weights_init",
     "reference",
 ]
