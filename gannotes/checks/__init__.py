@@ -20,6 +20,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 - :mod:`.evaluation` - mode coverage on the 2-D mixtures (08), the Fréchet distance (10)
 - :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
 - :mod:`.training` - one discriminator step, one generator step
+- :mod:`.tips`     - instance noise, a wrapper around D (09)
 - :mod:`.models`   - the DCGAN generator block and initialisation, the conditional generator's input
 - :mod:`.reference` - the reference solutions under the exercise names
 """
@@ -36,6 +37,7 @@ from .losses import (
     check_gradient_penalty,
 )
 from .models import check_conditioned_inputs, check_generator_block, check_weights_init
+from .tips import check_instance_noise
 from .training import check_discriminator_step, check_generator_step
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "check_generator_loss_saturating",
     "check_generator_step",
     "check_gradient_penalty",
+    "check_instance_noise",
     "check_log_posterior",
     "check_mode_metrics",
     "check_weights_init",

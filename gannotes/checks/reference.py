@@ -27,8 +27,10 @@ from ..losses import (
 )
 from ..models import dcgan_weights_init as weights_init
 from ..models import generator_block
+from .tips import InstanceNoise
 
 __all__ = [
+    "InstanceNoise",
     "acgan_discriminator_loss",
     "conditioned_inputs",
     "critic_loss",
