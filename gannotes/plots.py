@@ -132,6 +132,12 @@ def plot_sample_strip(history: dict, max_snapshots: int = 8) -> Figure:
     )
     plt.close(fig)
     for ax, (step, images) in zip(axes[0], snapshots, strict=True):
+        if images.dim() == 2 and images.shape[1] == 2:  # a 2-D GAN's samples are points, not images
+            ax.scatter(images[:, 0], images[:, 1], s=4, alpha=0.6)
+            ax.set(title=f"step {step}", xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+            continue
+        if images.dim() != 4:
+            raise ValueError(f"Snapshots must be images (N, C, H, W) or 2-D points (N, 2), got {tuple(images.shape)}.")
         _draw_images(ax, images, math.ceil(math.sqrt(images.shape[0])), f"step {step}", f"{images.shape[0]} samples")
     fig.suptitle("The same noise z through training")
     return fig

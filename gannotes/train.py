@@ -329,6 +329,9 @@ class GANTrainer:
         ``out_dir`` and returns the history so far; call ``train()`` again to continue.
         """
         cfg = self.config
+        # Sampling (or a learner) may have left a network in eval mode; batch norm and dropout must train.
+        self.generator.train()
+        self.discriminator.train()
         target = cfg.steps if steps is None else self.step + steps
         cfg.steps = max(cfg.steps, target)
         bar = tqdm(total=target, initial=self.step, desc=cfg.model, disable=not progress, leave=True)

@@ -127,3 +127,12 @@ def test_class_histogram_from_labels_or_counts() -> None:
     assert fig.axes[0].get_title() == "Collapsed" and len(fig.axes[0].patches) == 3
     with pytest.raises(ValueError, match="either"):
         plots.plot_class_histogram()
+
+
+def test_sample_strip_of_2d_points() -> None:
+    points = torch.randn(50, 2)
+    fig = plots.plot_sample_strip({"samples": [(0, points), (10, points + 1)]})
+    _assert_labelled(fig)
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 10"]
+    with pytest.raises(ValueError, match="images"):
+        plots.plot_sample_strip({"samples": [(0, torch.randn(5, 3))]})

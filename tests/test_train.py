@@ -200,3 +200,14 @@ def test_generator_from_checkpoint(small_mnist: ImageDataset, tmp_path: Path) ->
     labels = torch.arange(4)
     trainer.generator.eval()
     assert torch.allclose(generator(z, labels), trainer.generator(z, labels))
+
+
+def test_train_puts_both_networks_back_in_training_mode(small_mnist: ImageDataset) -> None:
+    trainer = GANTrainer(_config("dcgan", steps=2), small_mnist.images)
+    trainer.generator.eval()  # e.g. a learner sampled by hand between two calls to train()
+    trainer.discriminator.eval()
+    running_mean = trainer.generator.project[1].running_mean.clone()
+    trainer.train(progress=False)
+    assert trainer.generator.training and trainer.discriminator.training
+    # batch norm's statistics moved: the steps ran in training mode
+    assert not torch.equal(running_mean, trainer.generator.project[1].running_mean)
