@@ -6,7 +6,8 @@ Importing it is cheap: it loads no dataset and opens no network connection. The 
 - :mod:`gannotes.device`   - device choice and seeding
 - :mod:`gannotes.data`     - MNIST / Fashion-MNIST as tensors, and the batch source
 - :mod:`gannotes.mixtures` - the 2-D Gaussian mixtures of the mode-collapse literature
-- :mod:`gannotes.metrics`  - Fréchet distance, class coverage and mode metrics from a small trained classifier
+- :mod:`gannotes.metrics`  - Fréchet distance, class coverage, classifier score and k-NN precision/recall from a
+  small trained classifier; mode metrics for 2-D mixtures
 - :mod:`gannotes.plots`    - image grids, training curves, 2-D samples, interpolations, class histograms
 """
 

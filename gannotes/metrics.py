@@ -10,6 +10,10 @@ course's training images (never on the held-out ones); its penultimate layer giv
 - ``classes_covered``, ``class_kl``, ``class_counts``: how the predicted classes spread out; mode
   collapse shows here.
 - ``label_accuracy``: for a conditional generator, how often it draws the class it was asked for.
+- ``classifier_score``: the inception score's formula with this classifier's 10 classes in place of
+  Inception's 1000 (:func:`classifier_score`, between 1 and 10).
+- :func:`precision_recall`: k-nearest-neighbour precision and recall in feature space (Kynkäänniemi
+  et al., 2019), with density and coverage (Naeem et al., 2020): quality and diversity as separate numbers.
 
 The 2-D mixtures of :mod:`gannotes.mixtures` get :func:`mode_metrics` (the VEEGAN / PacGAN protocol).
 """
@@ -101,6 +105,81 @@ def frechet_distance_from_features(features1: torch.Tensor, features2: torch.Ten
 
 
 # --------------------------------------------------------------------------------------------
+# The classifier score (the inception score's formula) and k-NN precision / recall
+
+
+def classifier_score(probabilities: Array) -> float:
+    """``exp(mean_x KL(p(y|x) || p(y)))``: the inception score (Salimans et al., 2016) of any classifier.
+
+    ``probabilities (N, K)``: one predicted distribution ``p(y|x)`` per sample (non-negative rows summing
+    to 1: softmax outputs, not logits); ``p(y)`` is their mean over the N samples. The score lies in
+    ``[1, K]``: it is K when every sample is classified with certainty and the classes are equally
+    frequent, and 1 when every row is the same (one class, or the same doubt everywhere). It never
+    looks at real data, so it cannot tell copies of the training set, or one perfect image per class,
+    from a good generator. Computed in float64 on all N at once (Salimans et al. average over 10 splits).
+    """
+    p = torch.as_tensor(probabilities).detach().cpu().double()
+    if p.dim() != 2 or p.shape[0] == 0 or p.shape[1] < 1:
+        raise ValueError(f"Expected probabilities of shape (N, K) with N >= 1, got {tuple(p.shape)}.")
+    if not ((p >= 0).all() and torch.allclose(p.sum(dim=1), torch.ones(len(p), dtype=p.dtype), atol=1e-4)):
+        raise ValueError("Each row must be a probability distribution (>= 0, sums to 1): pass softmax(logits).")
+    marginal = p.mean(dim=0)
+    # KL(p || m) = sum p log p - p log m, with 0 log 0 = 0 (xlogy); m > 0 wherever p > 0.
+    kl = (torch.xlogy(p, p) - torch.xlogy(p, marginal)).sum(dim=1)
+    return kl.mean().exp().item()
+
+
+def _kth_neighbour_distance(points: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """``(N,)``: each point's distance to its k-th nearest *other* point of the same set."""
+    radii = [torch.cdist(block, points).topk(k + 1, dim=1, largest=False).values[:, k] for block in points.split(chunk)]
+    return torch.cat(radii)
+
+
+def _inside_balls(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    """``(Q, C)`` bool: query q lies in the closed ball of centre c and radius ``radii[c]``."""
+    return torch.cat([torch.cdist(block, centres) <= radii for block in queries.split(chunk)])
+
+
+def precision_recall(
+    real_features: torch.Tensor, fake_features: torch.Tensor, k: int = 5, chunk: int = 2048
+) -> dict[str, float]:
+    """k-NN precision and recall (Kynkäänniemi et al., 2019), density and coverage (Naeem et al., 2020).
+
+    ``k = 5`` as Naeem et al. recommend (Kynkäänniemi et al. used 3): larger balls, real-vs-real scores
+    nearer 1, and more room for outliers to inflate precision.
+
+    ``real_features (N, F)`` and ``fake_features (M, F)``, compared in float64 Euclidean distance. Each
+    real feature gets a ball reaching its k-th nearest other real feature: together the balls are an
+    estimate of where real data lives (its manifold). Likewise for the fakes. Returns:
+
+    - ``precision`` in [0, 1]: share of fakes inside at least one real ball (quality, fidelity);
+    - ``recall`` in [0, 1]: share of reals inside at least one *fake* ball (diversity);
+    - ``density`` in [0, N / k]: real balls containing each fake, averaged, divided by k; about 1
+      when fakes are distributed like the reals (exactly (k + 1) / k for two identical sets without
+      ties); below 1 for fakes off the manifold, above 1 for fakes crowded where reals are dense;
+    - ``coverage`` in [0, 1]: share of real balls holding at least one fake (diversity, and unlike
+      recall it ignores fakes that stray).
+
+    Compare sets of equal size: the balls shrink as N grows. ``chunk`` rows are compared at a time.
+    """
+    real, fake = (torch.as_tensor(x).detach().cpu().double() for x in (real_features, fake_features))
+    if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"Expected features (N, F) and (M, F), got {tuple(real.shape)} and {tuple(fake.shape)}.")
+    if not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"k must be at least 1 and below both set sizes ({len(real)}, {len(fake)}), got {k}.")
+    real_radii = _kth_neighbour_distance(real, k, chunk)
+    fake_radii = _kth_neighbour_distance(fake, k, chunk)
+    fake_in_real = _inside_balls(fake, real, real_radii, chunk)  # (M, N)
+    real_in_fake = _inside_balls(real, fake, fake_radii, chunk)  # (N, M)
+    return {
+        "precision": fake_in_real.any(dim=1).double().mean().item(),
+        "recall": real_in_fake.any(dim=1).double().mean().item(),
+        "density": fake_in_real.sum().item() / (k * len(fake)),
+        "coverage": fake_in_real.any(dim=0).double().mean().item(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # The classifier
 
 
@@ -163,14 +242,14 @@ def train_classifier(
 def _classify(
     classifier: Classifier, images: torch.Tensor, device: torch.device, batch_size: int = 1000
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features ``(N, F)`` and predicted labels ``(N,)``, on the CPU, in eval mode, batch by batch."""
+    """Features ``(N, F)`` and class logits ``(N, K)``, on the CPU, in eval mode, batch by batch."""
     classifier.eval()
-    features, predicted = [], []
+    features, logits = [], []
     for chunk in images.split(batch_size):
         h = classifier.trunk(chunk.to(device))
         features.append(h.cpu())
-        predicted.append(classifier.head(h).argmax(dim=1).cpu())
-    return torch.cat(features), torch.cat(predicted)
+        logits.append(classifier.head(h).cpu())
+    return torch.cat(features), torch.cat(logits)
 
 
 def _check_images(images: torch.Tensor) -> None:
@@ -204,6 +283,7 @@ class Evaluator:
         self.device = device
         self.num_classes = course.train.num_classes
         self.heldout_accuracy = heldout_accuracy
+        self._heldout_features: torch.Tensor | None = None
         self._heldout_statistics: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
@@ -229,8 +309,8 @@ class Evaluator:
         start = time.perf_counter()
         classifier = _new_classifier(course.train.num_classes)  # a failed load may have changed some weights
         train_classifier(classifier, course.train.images, course.train.labels, steps, device)
-        _, predicted = _classify(classifier, course.heldout.images, device)
-        accuracy = (predicted == course.heldout.labels).float().mean().item()
+        _, logits = _classify(classifier, course.heldout.images, device)
+        accuracy = (logits.argmax(dim=1) == course.heldout.labels).float().mean().item()
         _save_atomically({"key": key, "state_dict": classifier.state_dict(), "heldout_accuracy": accuracy}, path)
         print(
             f"Evaluator: trained a classifier on {course.train.description} ({steps} steps, "
@@ -246,13 +326,23 @@ class Evaluator:
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         """Predicted labels ``(N,)`` (int64, on the CPU) of ``images (N, 1, 28, 28)`` in ``[-1, 1]``."""
         _check_images(images)
-        return _classify(self.classifier, images, self.device)[1]
+        return _classify(self.classifier, images, self.device)[1].argmax(dim=1)
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """The classifier's ``p(y|x)``, ``(N, K)`` on the CPU, of ``images (N, 1, 28, 28)`` in ``[-1, 1]``."""
+        _check_images(images)
+        return _classify(self.classifier, images, self.device)[1].softmax(dim=1)
+
+    def heldout_features(self) -> torch.Tensor:
+        """The held-out images' features ``(N_heldout, F)``: the real data every metric compares with, computed once."""
+        if self._heldout_features is None:
+            self._heldout_features = _classify(self.classifier, self.course.heldout.images, self.device)[0]
+        return self._heldout_features
 
     def heldout_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and covariance of the held-out images' features: the real-data reference, computed once."""
         if self._heldout_statistics is None:
-            features, _ = _classify(self.classifier, self.course.heldout.images, self.device)
-            self._heldout_statistics = feature_statistics(features)
+            self._heldout_statistics = feature_statistics(self.heldout_features())
         return self._heldout_statistics
 
     def evaluate(self, images: torch.Tensor, requested_labels: torch.Tensor | None = None) -> dict:
@@ -262,12 +352,14 @@ class Evaluator:
         ``classes_covered`` (classes predicted for at least ``COVERED_SHARE_OF_FAIR / K`` of the
         samples); ``class_kl``, KL(predicted class histogram || uniform) in nats (0 for perfectly
         balanced classes, ``ln K`` = 2.30 when every sample is one class); ``class_counts`` (K ints);
-        and, when ``requested_labels (N,)`` are given, ``label_accuracy``: the share classified as requested.
+        ``classifier_score`` (:func:`classifier_score`, 1 to K, higher is better); and, when
+        ``requested_labels (N,)`` are given, ``label_accuracy``: the share classified as requested.
         """
         _check_images(images)
         if images.shape[0] < 2:
             raise ValueError("Need at least 2 images to estimate a covariance (use ~2000 for stable numbers).")
-        features, predicted = _classify(self.classifier, images, self.device)
+        features, logits = _classify(self.classifier, images, self.device)
+        predicted = logits.argmax(dim=1)
         counts = torch.bincount(predicted, minlength=self.num_classes)
         share = counts.double() / counts.sum()
         nonzero = share[share > 0]
@@ -277,6 +369,7 @@ class Evaluator:
             "classes_covered": int((share >= COVERED_SHARE_OF_FAIR / self.num_classes).sum()),
             "class_kl": (nonzero * (nonzero * self.num_classes).log()).sum().item(),
             "class_counts": counts.tolist(),
+            "classifier_score": classifier_score(logits.double().softmax(dim=1)),
         }
         if requested_labels is not None:
             if requested_labels.shape != predicted.shape:
@@ -286,8 +379,19 @@ class Evaluator:
             result["label_accuracy"] = (predicted == requested_labels.cpu()).double().mean().item()
         return result
 
+    def precision_recall(self, images: torch.Tensor, k: int = 5) -> dict[str, float]:
+        """:func:`precision_recall` of ``images (N, 1, 28, 28)`` in ``[-1, 1]`` against N held-out images.
+
+        The held-out images are drawn at random (always the same ones for the same N; all of them when
+        N is larger): the two sets have equal sizes, as the k-NN balls depend on it.
+        """
+        real = self.heldout_features()
+        if len(images) < len(real):
+            real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[: len(images)]]
+        return precision_recall(real, self.features(images), k=k)
+
     @torch.no_grad()
-    def evaluate_generator(
+    def generate(
         self,
         generator: nn.Module,
         n: int = 2000,
@@ -296,13 +400,13 @@ class Evaluator:
         device: torch.device | str | None = None,
         batch_size: int = 500,
         seed: int = 0,
-    ) -> dict:
-        """:meth:`evaluate` on ``n`` samples of ``generator(z, labels)``, ``z ~ N(0, I)`` of ``z_dim``.
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` images ``generator(z, labels)`` on the CPU, and the labels asked for (None if unconditional).
 
-        The noise comes from a fixed ``seed`` (drawn on the CPU, so it is the same on every device) and
-        the generator runs in eval mode (its mode is restored after), so the numbers repeat. A
-        conditional generator (``num_classes > 0``) is asked for every class equally often, and the
-        result includes ``label_accuracy``. ``device`` defaults to the generator's own.
+        ``z ~ N(0, I)`` of ``z_dim`` comes from a fixed ``seed`` (drawn on the CPU, so it is the same on
+        every device) and the generator runs in eval mode (its mode is restored after), so the images
+        repeat. A conditional generator (``num_classes > 0``) is asked for every class equally often,
+        ``labels = arange(n) % num_classes``. ``device`` defaults to the generator's own.
         """
         z_dim = z_dim if z_dim is not None else generator.z_dim
         if device is None:
@@ -315,10 +419,27 @@ class Evaluator:
             images = []
             for start in range(0, n, batch_size):
                 batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
-                images.append(generator(z[start : start + batch_size].to(device), batch_labels).cpu())
+                images.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
         finally:
             generator.train(was_training)
-        return self.evaluate(torch.cat(images), labels)
+        return torch.cat(images), labels
+
+    def evaluate_generator(
+        self,
+        generator: nn.Module,
+        n: int = 2000,
+        num_classes: int = 0,
+        z_dim: int | None = None,
+        device: torch.device | str | None = None,
+        batch_size: int = 500,
+        seed: int = 0,
+    ) -> dict:
+        """:meth:`evaluate` on the ``n`` images of :meth:`generate` (same arguments).
+
+        A conditional generator (``num_classes > 0``) is asked for every class equally often, and the
+        result includes ``label_accuracy``.
+        """
+        return self.evaluate(*self.generate(generator, n, num_classes, z_dim, device, batch_size, seed))
 
     def baselines(self, n: int = 2000) -> dict[str, dict]:
         """The metrics of two reference sets, to read a generator's numbers against.

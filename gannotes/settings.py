@@ -9,6 +9,8 @@ change them with ``os.environ`` without re-importing the package.
 - ``GANNOTES_CACHE``: where trained evaluators and other caches go (default: the repo's
   ``data/cache``, or ``~/.cache/gannotes`` when that is not writable).
 - ``GANNOTES_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+
+Trained models that a later notebook reuses go to :func:`runs_dir`.
 """
 
 from __future__ import annotations
@@ -64,3 +66,16 @@ def cache_dir() -> Path:
         + ", ".join(str(c) for c in candidates)
         + ". Set GANNOTES_CACHE to a folder you can write to."
     )
+
+
+def runs_dir() -> Path:
+    """Where notebooks save trained models for later notebooks: ``cache_dir()/runs``, created if needed.
+
+    In smoke mode it is ``cache_dir()/runs/smoke``, so that a model trained for a few steps by a test
+    run never passes for a learner's model.
+    """
+    folder = cache_dir() / "runs"
+    if smoke_mode():
+        folder = folder / "smoke"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

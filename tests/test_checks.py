@@ -20,6 +20,7 @@ from gannotes.checks import (
     check_critic_loss,
     check_discriminator_loss,
     check_discriminator_step,
+    check_frechet_distance,
     check_generator_block,
     check_generator_loss_non_saturating,
     check_generator_loss_saturating,
@@ -41,6 +42,7 @@ CHECKS: dict[str, Callable[[Callable], bool]] = {
     "generator_block": check_generator_block,
     "weights_init": check_weights_init,
     "conditioned_inputs": check_conditioned_inputs,
+    "frechet_distance": check_frechet_distance,
 }
 
 

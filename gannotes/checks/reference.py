@@ -25,6 +25,7 @@ from ..losses import (
     generator_loss_saturating,
     gradient_penalty,
 )
+from ..metrics import frechet_distance
 from ..models import dcgan_weights_init as weights_init
 from ..models import generator_block
 from .tips import InstanceNoise
@@ -36,6 +37,7 @@ __all__ = [
     "critic_loss",
     "discriminator_loss",
     "discriminator_step",
+    "frechet_distance",
     "generator_block",
     "generator_loss_non_saturating",
     "generator_loss_saturating",
