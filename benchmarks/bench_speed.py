@@ -59,10 +59,12 @@ QUALITY_MODELS = ("dcgan", "cgan", "acgan")
 # learning rates (quality per step on a GPU, cost per step on 2 CPU cores; see README.md). The
 # published Adam settings (2e-4, betas (0.5, 0.999)) stay the presets' defaults; these raise the
 # learning rate to 5e-4, which reached the targets in fewer steps, and use a narrower generator,
-# whose step costs half as much. Ours uses them in the time-to-quality runs (--ours-defaults: not).
+# whose step costs half as much. The CGAN keeps a 32-channel discriminator (label accuracy 0.976 and
+# 0.970 after 2,400 steps against 0.948 and 0.958 with 16); the ACGAN learns faster with 16.
+# Ours uses them in the time-to-quality runs (--ours-defaults: not).
 RECOMMENDED = {
     "dcgan": {"g_width": 16, "d_width": 32, "lr_g": 5e-4, "lr_d": 5e-4},
-    "cgan": {"g_width": 16, "d_width": 16, "lr_g": 5e-4, "lr_d": 5e-4},
+    "cgan": {"g_width": 16, "d_width": 32, "lr_g": 5e-4, "lr_d": 5e-4},
     "acgan": {"g_width": 16, "d_width": 16, "lr_g": 5e-4, "lr_d": 5e-4},
 }
 # Training seconds after which the arms are evaluated (an evaluation takes ~2 s and is not counted).
