@@ -52,21 +52,12 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from gannotes.data import course_data  # noqa: E402
-from gannotes.train import MODELS, GANTrainer, TrainConfig, build_models  # noqa: E402
+from gannotes.train import LEARNER_SETTINGS, MODELS, GANTrainer, TrainConfig, build_models  # noqa: E402
 
 QUALITY_MODELS = ("dcgan", "cgan", "acgan")
-# Learner settings for time to quality on a laptop CPU, from a sweep of widths, batch sizes and
-# learning rates (quality per step on a GPU, cost per step on 2 CPU cores; see README.md). The
-# published Adam settings (2e-4, betas (0.5, 0.999)) stay the presets' defaults; these raise the
-# learning rate to 5e-4, which reached the targets in fewer steps, and use a narrower generator,
-# whose step costs half as much. The CGAN keeps a 32-channel discriminator (label accuracy 0.976 and
-# 0.970 after 2,400 steps against 0.948 and 0.958 with 16); the ACGAN learns faster with 16.
-# Ours uses them in the time-to-quality runs (--ours-defaults: not).
-RECOMMENDED = {
-    "dcgan": {"g_width": 16, "d_width": 32, "lr_g": 5e-4, "lr_d": 5e-4},
-    "cgan": {"g_width": 16, "d_width": 32, "lr_g": 5e-4, "lr_d": 5e-4},
-    "acgan": {"g_width": 16, "d_width": 16, "lr_g": 5e-4, "lr_d": 5e-4},
-}
+# Ours trains with the learner settings of the notebooks (gannotes.train.LEARNER_SETTINGS: a narrower
+# generator, lr 5e-4) in the time-to-quality runs (--ours-defaults: with the presets instead).
+RECOMMENDED = {model: LEARNER_SETTINGS[model] for model in QUALITY_MODELS}
 # Training seconds after which the arms are evaluated (an evaluation takes ~2 s and is not counted).
 CHECKPOINTS = (20, 40, 60, 80, 100, 120, 150, 180, 210, 240, 270, 300)
 # What training time is measured with: wall-clock seconds, or with --clock cpu this process's CPU

@@ -10,7 +10,7 @@ from torch import nn
 
 from gannotes import train
 from gannotes.data import ImageDataset, load_dataset
-from gannotes.train import CheckpointError, GANTrainer, TrainConfig, TrainingDiverged
+from gannotes.train import LEARNER_SETTINGS, CheckpointError, GANTrainer, TrainConfig, TrainingDiverged
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +211,9 @@ def test_train_puts_both_networks_back_in_training_mode(small_mnist: ImageDatase
     assert trainer.generator.training and trainer.discriminator.training
     # batch norm's statistics moved: the steps ran in training mode
     assert not torch.equal(running_mean, trainer.generator.project[1].running_mean)
+
+
+def test_learner_settings_are_valid_overrides_for_known_models():
+    for model, overrides in LEARNER_SETTINGS.items():
+        config = TrainConfig.for_model(model, **overrides)
+        assert all(getattr(config, key) == value for key, value in overrides.items())
