@@ -185,11 +185,16 @@ class Arm:
         raise NotImplementedError
 
     def train_for(self, seconds: float) -> float:
-        """Train whole steps for about ``seconds``; return the training seconds actually spent."""
+        """Train whole steps for up to ``seconds``; return the training seconds actually spent.
+
+        A step is started only if the last measured step time says it ends within ``seconds``, so
+        a time-to-quality run does not creep past its budget (steps right after an evaluation run
+        slower than the estimate, so calls aim at 90% of what is left).
+        """
         spent = 0.0
-        while spent < seconds:
+        while spent < seconds and (not self.sec_per_step or seconds - spent >= self.sec_per_step):
             # Steps per call from the measured step time, so the clock is read rarely.
-            n = max(1, min(200, int((seconds - spent) / self.sec_per_step))) if self.sec_per_step else 1
+            n = max(1, min(200, int(0.9 * (seconds - spent) / self.sec_per_step))) if self.sec_per_step else 1
             t = CLOCK[0]()
             self.run_steps(n)
             _sync(self.device)
@@ -232,7 +237,13 @@ class Textbook(Arm):
 def textbook_settings(model: str, ours_settings: dict) -> dict:
     """The published settings a tutorial uses, on our architecture (same widths and z_dim as ours)."""
     ours = TrainConfig.for_model(model, **ours_settings)
-    settings = {"g_width": ours.g_width, "d_width": ours.d_width, "z_dim": ours.z_dim, "batch_size": 64}
+    settings = {
+        "g_width": ours.g_width,
+        "d_width": ours.d_width,
+        "d_depth": ours.d_depth,
+        "z_dim": ours.z_dim,
+        "batch_size": 64,
+    }
     if not ours.wasserstein:  # the WGANs' presets already are their papers' settings
         settings.update(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
     return settings
@@ -279,7 +290,7 @@ def time_to_quality(arm: Arm, model: str, evaluator, met: Callable[[dict], bool]
     for checkpoint in [c for c in CHECKPOINTS if c < budget] + [budget]:
         spent += arm.train_for(checkpoint - spent)
         metrics = evaluator.evaluate_generator(arm.generator, eval_n, num_classes=k)
-        if met(metrics):
+        if met(metrics) and spent <= budget:  # a run that crept past the budget did not meet it
             return spent, metrics, arm.steps
     return None, metrics, arm.steps
 

@@ -109,7 +109,7 @@ class _UsageError(Exception):
     """A mistake in the command's arguments: printed without a traceback."""
 
 
-_CONFIG_ARGS = {"steps", "batch_size", "lr_g", "lr_d", "seed", "device", "z_dim", "g_width", "d_width"}
+_CONFIG_ARGS = {"steps", "batch_size", "lr_g", "lr_d", "seed", "device", "z_dim", "g_width", "d_width", "d_depth"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--z-dim", type=int)
     train.add_argument("--g-width", type=int)
     train.add_argument("--d-width", type=int)
+    train.add_argument("--d-depth", type=int, choices=(2, 3), help="DCGAN discriminator blocks (default 2)")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     train.add_argument("--no-eval", action="store_true", help="skip the evaluator's metrics")

@@ -29,6 +29,19 @@ def test_discriminators_return_one_logit_per_image(cls, num_classes: int) -> Non
     assert d(torch.rand(5, 1, 28, 28) * 2 - 1, labels).shape == (5,)
 
 
+@pytest.mark.parametrize("cls", [models.DCGANDiscriminator, models.ACGANDiscriminator])
+def test_a_third_discriminator_block_keeps_7x7_and_doubles_the_channels(cls) -> None:
+    shallow, deep = cls(width=8), cls(width=8, depth=3)
+    assert shallow.trunk(torch.randn(4, 1, 28, 28)).shape == (4, 16 * 7 * 7)
+    assert deep.trunk(torch.randn(4, 1, 28, 28)).shape == (4, 32 * 7 * 7)
+    third = deep.features[2][0]
+    assert (third.kernel_size, third.stride, third.out_channels) == ((3, 3), (1, 1), 32)
+    out = deep(torch.randn(4, 1, 28, 28))
+    assert (out[0] if isinstance(out, tuple) else out).shape == (4,)
+    with pytest.raises(ValueError, match="depth must be 2 or 3"):
+        cls(depth=4)
+
+
 def test_conditional_discriminator_uses_the_label() -> None:
     d = models.DCGANDiscriminator(num_classes=10)
     x = torch.randn(4, 1, 28, 28)

@@ -47,7 +47,9 @@ def _params(trainer: GANTrainer) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize("model", ["dcgan", "cgan", "wgan-gp"])
 def test_resuming_reproduces_the_uninterrupted_run(model: str, small_mnist: ImageDataset, tmp_path: Path) -> None:
-    config = dict(steps=12, checkpoint_every=6, label_flip=0.1 if model == "dcgan" else 0.0)
+    # The DCGAN case also covers the learner setting's deeper discriminator.
+    dcgan = model == "dcgan"
+    config = dict(steps=12, checkpoint_every=6, label_flip=0.1 if dcgan else 0.0, d_depth=3 if dcgan else 2)
     straight = GANTrainer(_config(model, **config), small_mnist.images, small_mnist.labels)
     straight.train(progress=False)
 
@@ -178,6 +180,8 @@ def test_config_errors_are_explained(small_mnist: ImageDataset) -> None:
         TrainConfig.for_model("wgan-gp", d_norm="batch")
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig.for_model("dcgan", optimizer="sgd")
+    with pytest.raises(ValueError, match="d_depth must be 2 or 3"):
+        TrainConfig.for_model("dcgan", d_depth=4)
     with pytest.raises(ValueError, match="cgan is conditional: pass the labels"):
         GANTrainer(_config("cgan"), small_mnist.images)
 
