@@ -218,7 +218,7 @@ class DCGANDiscriminator(_Conditioning):
         if depth == 3:
             blocks.append(discriminator_block(2 * width, 4 * width, norm=norm, downsample=False))
         self.features = nn.Sequential(*blocks, nn.Flatten())
-        self.feature_dim = 2 ** (depth - 1) * width * 7 * 7
+        self.feature_dim = blocks[-1][0].out_channels * 7 * 7
         self.head = nn.Linear(self.feature_dim, 1)
         self.apply(dcgan_weights_init)
 
