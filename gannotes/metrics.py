@@ -129,15 +129,26 @@ def classifier_score(probabilities: Array) -> float:
     return kl.mean().exp().item()
 
 
+def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(A, B)`` Euclidean distances, each computed from its own pair's differences.
+
+    The faster ``|a|^2 + |b|^2 - 2 a.b`` form rounds differently depending on the rest of the batch and
+    on the processor's kernels, so a point could sit a rounding error inside or outside a ball of
+    exactly its own distance. Computed from the differences, equal pairs give bit-identical distances
+    and a point's distance to itself is exactly 0, on every machine.
+    """
+    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def _kth_neighbour_distance(points: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     """``(N,)``: each point's distance to its k-th nearest *other* point of the same set."""
-    radii = [torch.cdist(block, points).topk(k + 1, dim=1, largest=False).values[:, k] for block in points.split(chunk)]
+    radii = [_distances(block, points).topk(k + 1, dim=1, largest=False).values[:, k] for block in points.split(chunk)]
     return torch.cat(radii)
 
 
 def _inside_balls(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
     """``(Q, C)`` bool: query q lies in the closed ball of centre c and radius ``radii[c]``."""
-    return torch.cat([torch.cdist(block, centres) <= radii for block in queries.split(chunk)])
+    return torch.cat([_distances(block, centres) <= radii for block in queries.split(chunk)])
 
 
 def precision_recall(
@@ -160,7 +171,10 @@ def precision_recall(
     - ``coverage`` in [0, 1]: share of real balls holding at least one fake (diversity, and unlike
       recall it ignores fakes that stray).
 
-    Compare sets of equal size: the balls shrink as N grows. ``chunk`` rows are compared at a time.
+    Ties: balls are closed (a point exactly at the radius is inside), and distances are computed so that
+    equal pairs of points give exactly equal distances (see :func:`_distances`), so a copy of a real
+    point always lies in that point's ball and in the same balls as the point itself, whatever the
+    processor. Compare sets of equal size: the balls shrink as N grows. ``chunk`` rows are compared at a time.
     """
     real, fake = (torch.as_tensor(x).detach().cpu().double() for x in (real_features, fake_features))
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
