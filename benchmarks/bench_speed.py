@@ -1,6 +1,6 @@
-"""Training speed of gannotes' trainer against a textbook PyTorch GAN loop, in one run.
+"""Training speed of gannotes' loop (``fit`` with the reference steps) against a textbook PyTorch GAN loop, in one run.
 
-Two measurements, each for our trainer ("ours") and for a plain baseline written the way tutorials
+Two measurements, each for our loop ("ours") and for a plain baseline written the way tutorials
 and pytorch/examples write it ("textbook": a torchvision-datasets-style Dataset over the same
 tensors, a DataLoader, eager fp32, ``.item()`` on the losses every step):
 
@@ -28,7 +28,7 @@ Usage (see benchmarks/README.md)::
     python benchmarks/bench_speed.py                 # everything, about 15 minutes on 2 cores
     python benchmarks/bench_speed.py --quick         # a 2-3 minute sanity run
     python benchmarks/bench_speed.py --models dcgan --no-quality
-    python benchmarks/bench_speed.py --profile dcgan # the trainer's top operators
+    python benchmarks/bench_speed.py --profile dcgan # our loop's top operators
     python benchmarks/bench_speed.py --device cuda --gpu-epoch   # one 60,000-image DCGAN epoch
 """
 
@@ -52,12 +52,15 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from gannotes.data import course_data  # noqa: E402
-from gannotes.train import LEARNER_SETTINGS, MODELS, GANTrainer, TrainConfig, build_models  # noqa: E402
+from gannotes.steps import STEPS  # noqa: E402
+from gannotes.train import MODELS, SETTINGS, TrainConfig, build_models, fit, start  # noqa: E402
 
 QUALITY_MODELS = ("dcgan", "cgan", "acgan")
-# Ours trains with the learner settings of the notebooks (gannotes.train.LEARNER_SETTINGS: a narrower
+# Ours trains with the laptop settings of the notebooks (gannotes.train.SETTINGS["laptop"]: a narrower
 # generator, lr 5e-4) in the time-to-quality runs (--ours-defaults: with the presets instead).
-RECOMMENDED = {model: LEARNER_SETTINGS[model] for model in QUALITY_MODELS}
+RECOMMENDED = {model: SETTINGS["laptop"][model] for model in QUALITY_MODELS}
+WASSERSTEIN = ("wgan", "wgan-gp")
+CLIP, GP_WEIGHT = 0.01, 10.0  # the papers' clipping bound and penalty weight, as in gannotes.steps
 # Training seconds after which the arms are evaluated (an evaluation takes ~2 s and is not counted).
 CHECKPOINTS = (20, 40, 60, 80, 100, 120, 150, 180, 210, 240, 270, 300)
 # What training time is measured with: wall-clock seconds, or with --clock cpu this process's CPU
@@ -141,28 +144,28 @@ class TextbookGAN:
                     + F.cross_entropy(out_real[1], real_labels)
                     + F.cross_entropy(out_fake[1], fake_labels)
                 )
-            elif cfg.wasserstein:
+            elif cfg.model in WASSERSTEIN:
                 loss_d = out_fake.mean() - out_real.mean()
-                if cfg.gp_weight > 0:
+                if cfg.model == "wgan-gp":
                     eps = torch.rand(b, 1, 1, 1, device=self.device)
                     x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
                     grad = torch.autograd.grad(self._d(x_hat, real_labels).sum(), x_hat, create_graph=True)[0]
-                    loss_d = loss_d + cfg.gp_weight * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+                    loss_d = loss_d + GP_WEIGHT * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
             else:
                 loss_d = F.binary_cross_entropy_with_logits(out_real, ones) + F.binary_cross_entropy_with_logits(
                     out_fake, zeros
                 )
             loss_d.backward()
             self.opt_d.step()
-            if cfg.clip_value > 0:
+            if cfg.model == "wgan":
                 for p in self.discriminator.parameters():
-                    p.data.clamp_(-cfg.clip_value, cfg.clip_value)
+                    p.data.clamp_(-CLIP, CLIP)
             self.d_losses.append(loss_d.item())
         self.generator.zero_grad()
         out = self._d(fake, fake_labels)
         if cfg.model == "acgan":
             loss_g = F.binary_cross_entropy_with_logits(out[0], ones) + F.cross_entropy(out[1], fake_labels)
-        elif cfg.wasserstein:
+        elif cfg.model in WASSERSTEIN:
             loss_g = -out.mean()
         else:
             loss_g = F.binary_cross_entropy_with_logits(out, ones)
@@ -209,21 +212,21 @@ class Ours(Arm):
     name = "ours"
 
     def __init__(self, model: str, images: torch.Tensor, labels: torch.Tensor, device: torch.device, **cfg) -> None:
-        self.config = TrainConfig.for_model(model, device=str(device), **cfg)
+        self.config = TrainConfig.for_model(model, "published", device=str(device), **cfg)
         self.device, self.steps, self.sec_per_step = device, 0, 0.0
         self.images_per_step = self.config.batch_size * self.config.n_critic
-        self.trainer = GANTrainer(self.config, images, labels if self.config.conditional else None)
-        self.generator = self.trainer.generator
+        self.run = start(self.config, images, labels if self.config.conditional else None)
+        self.generator = self.run.G
 
     def run_steps(self, n: int) -> None:
-        self.trainer.train(steps=n, progress=False)
+        fit(self.run, *STEPS[self.config.model], steps=self.run.step + n, progress=False)
 
 
 class Textbook(Arm):
     name = "textbook"
 
     def __init__(self, model: str, images: torch.Tensor, labels: torch.Tensor, device: torch.device, **cfg) -> None:
-        self.config = TrainConfig.for_model(model, device=str(device), **cfg)
+        self.config = TrainConfig.for_model(model, "published", device=str(device), **cfg)
         self.device, self.steps, self.sec_per_step = device, 0, 0.0
         self.images_per_step = self.config.batch_size * self.config.n_critic
         self.loop = TextbookGAN(self.config, images, labels, device)
@@ -236,7 +239,7 @@ class Textbook(Arm):
 
 def textbook_settings(model: str, ours_settings: dict) -> dict:
     """The published settings a tutorial uses, on our architecture (same widths and z_dim as ours)."""
-    ours = TrainConfig.for_model(model, **ours_settings)
+    ours = TrainConfig.for_model(model, "published", **ours_settings)
     settings = {
         "g_width": ours.g_width,
         "d_width": ours.d_width,
@@ -244,7 +247,7 @@ def textbook_settings(model: str, ours_settings: dict) -> dict:
         "z_dim": ours.z_dim,
         "batch_size": 64,
     }
-    if not ours.wasserstein:  # the WGANs' presets already are their papers' settings
+    if model not in WASSERSTEIN:  # the WGANs' presets already are their papers' settings
         settings.update(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
     return settings
 
@@ -312,7 +315,7 @@ def run_throughput(args, course, device) -> dict:
     print(f"\n== Throughput (images/s), {args.reps} repetitions of ~{args.seconds:g} s per arm; load {load_average()}")
     results = {}
     for model in args.models:
-        batch = args.batch_size or TrainConfig.for_model(model).batch_size
+        batch = args.batch_size or TrainConfig.for_model(model, "published").batch_size
         runs: dict[str, list[float]] = {"ours": [], "textbook": []}
         for order in interleaved(args.reps):
             for arm in order:

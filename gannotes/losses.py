@@ -24,32 +24,17 @@ import torch
 import torch.nn.functional as F
 
 
-def discriminator_loss(
-    real_logits: torch.Tensor,
-    fake_logits: torch.Tensor,
-    real_target: float = 1.0,
-    flip_prob: float = 0.0,
-) -> torch.Tensor:
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """The discriminator's binary cross-entropy: ``mean(-ln D(x)) + mean(-ln(1 - D(G(z))))``.
 
     Args:
         real_logits: ``(B,)`` logits on real samples.
         fake_logits: ``(B,)`` logits on generated samples.
-        real_target: the label for real samples; ``0.9`` is one-sided label smoothing (Salimans
-            et al., 2016): real targets are softened, fake targets stay 0.
-        flip_prob: noisy labels: each target is swapped (real <-> fake) with this probability.
 
     Returns:
         A scalar; ``2 ln 2 ~ 1.386`` when D outputs 0.5 everywhere.
     """
-    real_targets = torch.full_like(real_logits, real_target)
-    fake_targets = torch.zeros_like(fake_logits)
-    if flip_prob > 0:
-        real_targets = torch.where(torch.rand_like(real_targets) < flip_prob, 1.0 - real_targets, real_targets)
-        fake_targets = torch.where(torch.rand_like(fake_targets) < flip_prob, 1.0 - fake_targets, fake_targets)
-    return F.binary_cross_entropy_with_logits(real_logits, real_targets) + F.binary_cross_entropy_with_logits(
-        fake_logits, fake_targets
-    )
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
 def generator_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:

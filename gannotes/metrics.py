@@ -21,8 +21,6 @@ The 2-D mixtures of :mod:`gannotes.mixtures` get :func:`mode_metrics` (the VEEGA
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +32,8 @@ from torch import nn
 from .data import IMAGE_SHAPE, BatchSource, CourseData, course_data, dataset_spec
 from .device import get_device
 from .mixtures import GaussianMixture2D
-from .settings import cache_dir, scaled
+from .models import sample
+from .settings import cache_dir, save_atomically, scaled
 
 #: Bump when the classifier or its training changes, so that no cache made by older code is reused.
 CACHE_VERSION = 1
@@ -325,7 +324,7 @@ class Evaluator:
         train_classifier(classifier, course.train.images, course.train.labels, steps, device)
         _, logits = _classify(classifier, course.heldout.images, device)
         accuracy = (logits.argmax(dim=1) == course.heldout.labels).float().mean().item()
-        _save_atomically({"key": key, "state_dict": classifier.state_dict(), "heldout_accuracy": accuracy}, path)
+        save_atomically({"key": key, "state_dict": classifier.state_dict(), "heldout_accuracy": accuracy}, path)
         print(
             f"Evaluator: trained a classifier on {course.train.description} ({steps} steps, "
             f"{time.perf_counter() - start:.0f} s); held-out accuracy {accuracy:.2%}; cached as {path}."
@@ -404,56 +403,22 @@ class Evaluator:
             real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[: len(images)]]
         return precision_recall(real, self.features(images), k=k)
 
-    @torch.no_grad()
     def generate(
-        self,
-        generator: nn.Module,
-        n: int = 2000,
-        num_classes: int = 0,
-        z_dim: int | None = None,
-        device: torch.device | str | None = None,
-        batch_size: int = 500,
-        seed: int = 0,
+        self, generator: nn.Module, n: int = 2000, num_classes: int = 0, seed: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``n`` images ``generator(z, labels)`` on the CPU, and the labels asked for (None if unconditional).
-
-        ``z ~ N(0, I)`` of ``z_dim`` comes from a fixed ``seed`` (drawn on the CPU, so it is the same on
-        every device) and the generator runs in eval mode (its mode is restored after), so the images
-        repeat. A conditional generator (``num_classes > 0``) is asked for every class equally often,
-        ``labels = arange(n) % num_classes``. ``device`` defaults to the generator's own.
+        """``n`` images from ``generator`` (:func:`gannotes.models.sample`, noise from ``seed``, so they repeat)
+        and the labels asked for: every class equally often when ``num_classes > 0``, else None.
         """
-        z_dim = z_dim if z_dim is not None else generator.z_dim
-        if device is None:
-            device = next(generator.parameters(), torch.empty(0, device=self.device)).device
-        z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
         labels = torch.arange(n) % num_classes if num_classes else None
-        was_training = generator.training
-        generator.eval()
-        try:
-            images = []
-            for start in range(0, n, batch_size):
-                batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
-                images.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
-        finally:
-            generator.train(was_training)
-        return torch.cat(images), labels
+        return sample(generator, n, labels=labels, seed=seed), labels
 
-    def evaluate_generator(
-        self,
-        generator: nn.Module,
-        n: int = 2000,
-        num_classes: int = 0,
-        z_dim: int | None = None,
-        device: torch.device | str | None = None,
-        batch_size: int = 500,
-        seed: int = 0,
-    ) -> dict:
+    def evaluate_generator(self, generator: nn.Module, n: int = 2000, num_classes: int = 0, seed: int = 0) -> dict:
         """:meth:`evaluate` on the ``n`` images of :meth:`generate` (same arguments).
 
         A conditional generator (``num_classes > 0``) is asked for every class equally often, and the
         result includes ``label_accuracy``.
         """
-        return self.evaluate(*self.generate(generator, n, num_classes, z_dim, device, batch_size, seed))
+        return self.evaluate(*self.generate(generator, n, num_classes, seed))
 
     def baselines(self, n: int = 2000) -> dict[str, dict]:
         """The metrics of two reference sets, to read a generator's numbers against.
@@ -483,17 +448,6 @@ def _load_cached(classifier: Classifier, path: Path, key: str) -> float | None:
         print(f"Evaluator: the cached {path} is unusable ({type(err).__name__}: {err}); deleting it and retraining.")
         path.unlink(missing_ok=True)
         return None
-
-
-def _save_atomically(state: dict, path: Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(state, temporary)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-IMAGE_SHAPE = (1, 28, 28)
+from .data import IMAGE_SHAPE
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -248,6 +248,46 @@ class ACGANDiscriminator(DCGANDiscriminator):
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(images)
         return self.head(h).squeeze(1), self.class_head(h)
+
+
+@torch.no_grad()
+def sample(
+    G: nn.Module,
+    n: int = 64,
+    *,
+    z: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    seed: int | None = None,
+    batch_size: int = 1000,
+) -> torch.Tensor:
+    """The one way to draw from a generator: ``(n, ...)`` samples, float32 on the CPU.
+
+    ``z`` defaults to ``N(0, I)`` noise ``(n, G.z_dim)``, drawn on the CPU (from ``seed`` when given, so
+    the same seed gives the same samples on every device). A conditional generator (``G.num_classes >
+    0``) is asked for ``labels``, by default every class in turn, ``0, 1, ..., K-1, 0, 1, ...``. G runs in
+    eval mode (batch norm uses its running statistics) in batches of ``batch_size``; its mode is
+    restored after.
+    """
+    if z is None:
+        if n < 1:
+            raise ValueError(f"Ask for at least 1 sample, not {n}.")
+        z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed) if seed is not None else None)
+    num_classes = getattr(G, "num_classes", 0)
+    if num_classes and labels is None:
+        labels = torch.arange(len(z)) % num_classes
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    try:
+        parts = []
+        for start in range(0, len(z), batch_size):
+            args = [z[start : start + batch_size].to(device)]
+            if labels is not None:
+                args.append(labels[start : start + batch_size].to(device))
+            parts.append(G(*args).float().cpu())
+    finally:
+        G.train(was_training)
+    return torch.cat(parts)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from torch import nn
-from torchvision.utils import make_grid
 
 from .mixtures import GaussianMixture2D
+from .models import sample
 
 _PADDING = 2  # pixels between images in a grid
 
@@ -75,6 +75,8 @@ def _grid(images: torch.Tensor, nrow: int) -> np.ndarray:
     """``images (N, 1, H, W)`` in ``[-1, 1]`` -> one grayscale grid ``(rows, cols)`` in ``[0, 1]``, white gaps."""
     if images.dim() != 4 or images.shape[1] != 1:
         raise ValueError(f"Expected images of shape (N, 1, H, W), got {tuple(images.shape)}.")
+    from torchvision.utils import make_grid  # imported here: importing gannotes stays light
+
     images = (images.detach().float().cpu().clamp(-1, 1) + 1) / 2
     return make_grid(images, nrow=nrow, padding=_PADDING, pad_value=1.0)[0].numpy()
 
@@ -306,10 +308,9 @@ def plot_interpolation(
     """
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     z = (1 - t) * z_start.detach().cpu().reshape(1, -1) + t * z_end.detach().cpu().reshape(1, -1)
-    device = _device_of(generator)
     if labels is not None:
-        labels = torch.as_tensor(labels, dtype=torch.long).expand(steps).to(device)
-    images = _in_eval_mode(generator, lambda: generator(z.to(device), labels)).cpu()
+        labels = torch.as_tensor(labels, dtype=torch.long).expand(steps)
+    images = sample(generator, z=z, labels=labels)
     fig, ax = _axes(None, figsize=(max(4.0, 0.9 * steps), 2.0))
     _draw_images(ax, images, steps, title, "t, from z_start (t = 0) to z_end (t = 1)")
     width = images.shape[3] + _PADDING

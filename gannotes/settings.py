@@ -10,14 +10,19 @@ change them with ``os.environ`` without re-importing the package.
   ``data/cache``, or ``~/.cache/gannotes`` when that is not writable).
 - ``GANNOTES_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
 
-Trained models that a later notebook reuses go to :func:`runs_dir`.
+Trained models that a later notebook reuses go to :func:`runs_dir`; every file the package writes
+goes through :func:`save_atomically`.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
+
+import torch
 
 T = TypeVar("T")
 
@@ -79,3 +84,27 @@ def runs_dir() -> Path:
         folder = folder / "smoke"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
+    """The one way the package writes a file: ``write(f)`` into a temporary file beside ``path``, flushed
+    to disk, then renamed over ``path``. A crash, Ctrl-C or full disk mid-write leaves the previous file
+    intact, never half a file, and no temporary file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
+
+
+def save_atomically(obj: Any, path: str | Path) -> Path:
+    """``torch.save(obj)`` to ``path`` through :func:`write_atomically`."""
+    return write_atomically(path, lambda f: torch.save(obj, f))

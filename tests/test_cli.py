@@ -1,30 +1,43 @@
-"""The command line: train, resume, sample, and clear errors for bad arguments."""
+"""The command line, tried as a new user would: train, resume, sample, interrupt, and clear errors."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from gannotes import data
+from gannotes import __version__, data
 from gannotes.__main__ import main
+from gannotes.train import load_checkpoint
 
-TINY = ["--steps", "4", "--batch-size", "16", "--g-width", "8", "--d-width", "8", "--device", "cpu"]
+TINY = ["--batch-size", "16", "--g-width", "8", "--d-width", "8", "--device", "cpu"]
 
 
 def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", *TINY]) == 0
-    assert {p.name for p in out.iterdir()} >= {"checkpoint.pt", "samples.png", "metrics.json"}
+    assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", "--steps", "4", *TINY]) == 0
+    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "samples.png", "metrics.json"}
     report = json.loads((out / "metrics.json").read_text())
     assert report["model"] == "cgan" and report["steps"] == 4 and report["images_per_second"] > 0
     assert "test split, images 0..7999" in report["data"]  # smoke mode says what it trained on
+    assert report["config"]["lr_g"] == 5e-4 and report["config"]["d_depth"] == 3  # the notebooks' laptop settings
 
-    assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", *TINY]) == 1
+    assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", "--steps", "4", *TINY]) == 1
     assert "already exists: pass --resume" in capsys.readouterr().err
+    # --resume --steps N trains to N in all, even beyond the planned total ...
     assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--steps", "6", "--no-eval"]) == 0
     assert json.loads((out / "metrics.json").read_text())["steps"] == 6
+    # ... and says why not when N is behind the checkpoint, or when settings would be silently ignored.
+    assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--steps", "3", "--no-eval"]) == 1
+    assert "already at step 6: ask for --steps 6 or more." in capsys.readouterr().err
+    assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--lr-g", "0.1", "--no-eval"]) == 1
+    assert "drop lr_g" in capsys.readouterr().err
 
     png = tmp_path / "threes.png"
     assert main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--label", "3", "--out", str(png)]) == 0
@@ -33,19 +46,73 @@ def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "--label must be between 0 and 9" in capsys.readouterr().err
 
 
-def test_bad_arguments_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--model", "stylegan"])
-    assert exit_info.value.code == 2 and "invalid choice: 'stylegan'" in capsys.readouterr().err
+def test_published_settings_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--model", "dcgan", "--settings", "published", "--out", str(out), "--no-eval", "--steps", "2"]
+    assert main([*args, "--batch-size", "16", "--device", "cpu"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["lr_g"], config["g_width"], config["d_depth"]) == (2e-4, 32, 2)
 
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--model", "stylegan"], "invalid choice: 'stylegan'"),
+        (["train", "--model", "dcgan", "--steps", "0"], "--steps: must be at least 1, got 0"),
+        (["train", "--model", "dcgan", "--optimizer", "sgd"], "invalid choice: 'sgd'"),
+        (["sample", "--checkpoint", "x.pt", "--n", "0"], "--n: must be at least 1, got 0"),
+        (["sample", "--checkpoint", "x.pt", "--n", "-5"], "--n: must be at least 1, got -5"),
+    ],
+)
+def test_bad_arguments_are_one_clear_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_bad_files_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     assert main(["sample", "--checkpoint", str(broken)]) == 1
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a readable checkpoint" in err and err.rstrip().endswith(".")  # whole sentences, never cut
     assert main(["sample", "--checkpoint", str(tmp_path / "missing.pt")]) == 1
     assert "No checkpoint at" in capsys.readouterr().err
     assert main(["train", "--model", "dcgan", "--out", str(tmp_path / "x"), "--resume"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_help_names_the_environment_and_version_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in ("GANNOTES_DATA", "GANNOTES_DEVICE", "GANNOTES_SMOKE", "--lr-g", "--betas"))
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"gannotes {__version__}"
+
+
+def test_sigterm_saves_says_how_to_continue_and_exits_non_zero(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gannotes", "train", "--model", "dcgan", "--out", str(out), "--steps", "100000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([*command, *TINY, "--no-eval"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in process.stdout:  # wait until training has begun
+            if line.startswith(b"Training dcgan"):
+                break
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr.decode()
+    step = load_checkpoint(out / "checkpoint.pt")["step"]
+    assert 0 < step < 500  # saved at the step it was stopped at, not at the last periodic checkpoint
+    assert f"Interrupted at step {step} of 100000; checkpoint saved to" in stdout.decode()
+    assert f"Continue with: python -m gannotes train --out {out} --resume" in stderr.decode()
+    assert not (out / "samples.png").exists() and not (out / "metrics.json").exists()  # not treated as finished
 
 
 def test_missing_dataset_offline(
@@ -53,6 +120,6 @@ def test_missing_dataset_offline(
 ) -> None:
     monkeypatch.setenv("GANNOTES_DATA", str(tmp_path / "empty"))
     monkeypatch.setattr(data, "repo_data_dir", lambda: tmp_path / "repo-data")
-    assert main(["train", "--model", "dcgan", "--out", str(tmp_path / "run"), *TINY]) == 1
+    assert main(["train", "--model", "dcgan", "--out", str(tmp_path / "run"), "--steps", "4", *TINY]) == 1
     err = capsys.readouterr().err
     assert "MNIST (test split) is not on this machine" in err and "Traceback" not in err

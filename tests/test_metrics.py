@@ -271,11 +271,11 @@ def test_corrupt_cache_is_deleted_and_retrained(
 
 def test_evaluate_generator_on_untrained_generators(evaluator: metrics.Evaluator) -> None:
     generator = models.DCGANGenerator(z_dim=8, width=4).train()
-    result = evaluator.evaluate_generator(generator, n=120, batch_size=50)
+    result = evaluator.evaluate_generator(generator, n=120)
     assert {"n", "frechet_distance", "classes_covered", "class_kl"} <= result.keys() and result["n"] == 120
     assert "label_accuracy" not in result
     assert generator.training  # its mode is restored
-    again = evaluator.evaluate_generator(generator, n=120, batch_size=50)  # the same seed: the same numbers
+    again = evaluator.evaluate_generator(generator, n=120)  # the same seed: the same numbers
     assert again["frechet_distance"] == pytest.approx(result["frechet_distance"], rel=1e-6)
     conditional = models.DCGANGenerator(z_dim=8, width=4, num_classes=10)
     result = evaluator.evaluate_generator(conditional, n=100, num_classes=10)
@@ -312,7 +312,7 @@ def test_precision_recall_of_heldout_real_training_and_noise_images(evaluator: m
 
 def test_generate_gives_the_images_that_evaluate_generator_scores(evaluator: metrics.Evaluator) -> None:
     generator = models.DCGANGenerator(z_dim=8, width=4, num_classes=10)
-    images, labels = evaluator.generate(generator, n=60, num_classes=10, batch_size=25)
+    images, labels = evaluator.generate(generator, n=60, num_classes=10)
     assert images.shape == (60, 1, 28, 28) and torch.equal(labels, torch.arange(60) % 10)
     assert evaluator.evaluate(images, labels) == evaluator.evaluate_generator(generator, n=60, num_classes=10)
     assert evaluator.generate(models.DCGANGenerator(z_dim=8, width=4), n=5)[1] is None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gannotes import data
+from gannotes import data, steps
 from gannotes.metrics import Evaluator
-from gannotes.train import GANTrainer, TrainConfig
+from gannotes.models import sample
+from gannotes.train import TrainConfig, fit, start
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,10 @@ def evaluator(course: data.CourseData) -> Evaluator:
 
 
 def test_short_dcgan_run_improves_on_the_untrained_generator(course, evaluator) -> None:
-    trainer = GANTrainer(TrainConfig.for_model("dcgan", steps=300, device="cpu"), course.train.images)
-    before = evaluator.evaluate_generator(trainer.generator, n=1000)
-    trainer.train(progress=False)
-    after = evaluator.evaluate_generator(trainer.generator, n=1000)
+    run = start(TrainConfig.for_model("dcgan", "published", steps=300, device="cpu"), course.train.images)
+    before = evaluator.evaluate_generator(run.G, n=1000)
+    fit(run, steps.gan_d_step, steps.gan_g_step, progress=False)
+    after = evaluator.evaluate_generator(run.G, n=1000)
     noise = evaluator.baselines(n=1000)["noise"]
     # Untrained samples are noise-like; 300 steps should at least halve the distance and spread
     # predictions over more classes.
@@ -39,13 +40,13 @@ def test_short_dcgan_run_improves_on_the_untrained_generator(course, evaluator) 
 
 
 def test_short_cgan_run_draws_the_requested_digits(course, evaluator) -> None:
-    config = TrainConfig.for_model("cgan", steps=300, device="cpu")
-    trainer = GANTrainer(config, course.train.images, course.train.labels)
-    before = evaluator.evaluate_generator(trainer.generator, n=1000, num_classes=10)
-    trainer.train(progress=False)
-    after = evaluator.evaluate_generator(trainer.generator, n=1000, num_classes=10)
+    config = TrainConfig.for_model("cgan", "published", steps=300, device="cpu")
+    run = start(config, course.train.images, course.train.labels)
+    before = evaluator.evaluate_generator(run.G, n=1000, num_classes=10)
+    fit(run, steps.cgan_d_step, steps.cgan_g_step, progress=False)
+    after = evaluator.evaluate_generator(run.G, n=1000, num_classes=10)
     # Chance is 0.1: a generator that ignores its label gets about that.
     assert before["label_accuracy"] < 0.25
     assert after["label_accuracy"] > 0.5, after
-    samples = trainer.sample(10, labels=torch.arange(10))
+    samples = sample(run.G, 10, labels=torch.arange(10))
     assert samples.shape == (10, 1, 28, 28)

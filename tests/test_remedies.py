@@ -6,7 +6,8 @@ from torch import nn
 
 from gannotes.mixtures import ring_of_gaussians
 from gannotes.models import MinibatchStdDev, MLPDiscriminator, MLPGenerator, PackedDiscriminator
-from gannotes.train import GANTrainer, TrainConfig
+from gannotes.steps import gan_d_step, gan_g_step
+from gannotes.train import TrainConfig, fit, start
 
 
 def test_minibatch_stddev_appends_the_batch_spread_to_features() -> None:
@@ -68,7 +69,7 @@ def test_packed_discriminator_of_one_is_the_discriminator() -> None:
 
 
 @pytest.mark.parametrize("remedy", ["packing", "minibatch_std"])
-def test_remedies_train_with_the_package_trainer(remedy: str) -> None:
+def test_remedies_train_with_the_package_loop(remedy: str) -> None:
     ring = ring_of_gaussians()
     points = ring.sample(512, generator=torch.Generator().manual_seed(0))
     if remedy == "packing":
@@ -80,5 +81,5 @@ def test_remedies_train_with_the_package_trainer(remedy: str) -> None:
         batch = 16
     generator = MLPGenerator(z_dim=2, out_shape=(2,), hidden=16, tanh=False)
     config = TrainConfig.for_model("gan", z_dim=2, batch_size=batch, steps=5, log_every=5, device="cpu")
-    history = GANTrainer(config, points, generator=generator, discriminator=discriminator).train(progress=False)
+    history = fit(start(config, points, G=generator, D=discriminator), gan_d_step, gan_g_step, progress=False)
     assert len(history["d_loss"]) == 1 and all(torch.isfinite(torch.tensor(history["d_loss"])))

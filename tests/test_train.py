@@ -1,4 +1,5 @@
-"""The training loop: every variant runs, resume is exact, checkpoints are safe, failures are clear."""
+"""The training loop and the reference steps: every variant runs, resume is exact, checkpoints are safe,
+failures are clear."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from gannotes import train
+from gannotes import steps, train
 from gannotes.data import ImageDataset, load_dataset
-from gannotes.train import LEARNER_SETTINGS, CheckpointError, GANTrainer, TrainConfig, TrainingDiverged
+from gannotes.models import sample
+from gannotes.train import CheckpointError, TrainConfig, TrainingDiverged, fit, resume, save, start
 
 
 @pytest.fixture(scope="module")
@@ -25,40 +27,46 @@ def _config(model: str, **overrides) -> TrainConfig:
     return TrainConfig.for_model(model, **{**small, **overrides})
 
 
+def _start(config: TrainConfig, data: ImageDataset, **kwargs) -> train.Run:
+    return start(config, data.images, data.labels if config.conditional else None, **kwargs)
+
+
+def _fit(run: train.Run, **kwargs) -> dict:
+    return fit(run, *steps.STEPS[run.config.model], progress=False, **kwargs)
+
+
 @pytest.mark.parametrize("model", train.MODELS)
 def test_every_variant_trains_and_records_history(model: str, small_mnist: ImageDataset) -> None:
-    trainer = GANTrainer(_config(model), small_mnist.images, small_mnist.labels)
-    history = trainer.train(progress=False)
-    assert trainer.step == 8 and history["step"] == [4, 8]
+    run = _start(_config(model), small_mnist)
+    history = _fit(run)
+    assert run.step == 8 and history["step"] == [4, 8]
     for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "sec_per_step"):
         assert len(history[key]) == 2, key
         assert all(torch.isfinite(torch.tensor(history[key]))), key
     assert ("wasserstein" in history) == model.startswith("wgan")
-    steps, images = history["samples"][-1]
-    assert steps == 8 and images.shape == (64, 1, 28, 28)
+    step, images = history["samples"][-1]
+    assert step == 8 and images.shape == (64, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
-    if model in ("cgan", "acgan"):
-        assert trainer.sample(4, labels=torch.tensor([0, 1, 2, 3])).shape == (4, 1, 28, 28)
+    assert run.images_per_second() > 0
 
 
-def _params(trainer: GANTrainer) -> list[torch.Tensor]:
-    return [t.detach().clone() for m in (trainer.generator, trainer.discriminator) for t in m.state_dict().values()]
+def _params(run: train.Run) -> list[torch.Tensor]:
+    return [t.detach().clone() for m in (run.G, run.D) for t in m.state_dict().values()]
 
 
 @pytest.mark.parametrize("model", ["dcgan", "cgan", "wgan-gp"])
 def test_resuming_reproduces_the_uninterrupted_run(model: str, small_mnist: ImageDataset, tmp_path: Path) -> None:
-    # The DCGAN case also covers the learner setting's deeper discriminator.
-    dcgan = model == "dcgan"
-    config = dict(steps=12, checkpoint_every=6, label_flip=0.1 if dcgan else 0.0, d_depth=3 if dcgan else 2)
-    straight = GANTrainer(_config(model, **config), small_mnist.images, small_mnist.labels)
-    straight.train(progress=False)
+    # The DCGAN case also covers the laptop setting's deeper discriminator.
+    config = dict(steps=12, checkpoint_every=6, d_depth=3 if model == "dcgan" else 2)
+    straight = _start(_config(model, **config), small_mnist)
+    _fit(straight)
 
-    first = GANTrainer(_config(model, **config), small_mnist.images, small_mnist.labels, out_dir=tmp_path)
-    first.train(steps=6, progress=False)  # stop half way; the checkpoint is written at step 6
+    first = _start(_config(model, **config), small_mnist)
+    _fit(first, steps=6, out_dir=tmp_path)  # stop half way; the checkpoint is written at step 6
     del first
-    resumed = GANTrainer.from_checkpoint(tmp_path / "checkpoint.pt", small_mnist.images, small_mnist.labels)
+    resumed = resume(tmp_path / "checkpoint.pt", small_mnist.images, small_mnist.labels if model == "cgan" else None)
     assert resumed.step == 6
-    resumed.train(progress=False)
+    _fit(resumed)
 
     assert resumed.step == straight.step == 12
     for a, b in zip(_params(straight), _params(resumed), strict=True):
@@ -68,26 +76,25 @@ def test_resuming_reproduces_the_uninterrupted_run(model: str, small_mnist: Imag
     assert torch.equal(resumed.history["samples"][-1][1], straight.history["samples"][-1][1])
 
 
-def test_interrupt_saves_and_returns(small_mnist: ImageDataset, tmp_path: Path, monkeypatch, capsys) -> None:
-    trainer = GANTrainer(_config("dcgan", steps=20), small_mnist.images, out_dir=tmp_path)
-    original = trainer.train_step
+def test_interrupt_saves_and_raises_again(small_mnist: ImageDataset, tmp_path: Path, capsys) -> None:
+    run = _start(_config("dcgan", steps=20), small_mnist)
 
-    def interrupted(record: bool = False):
-        if trainer.step == 5:
+    def interrupted_g_step(*args):
+        if run.step == 5:
             raise KeyboardInterrupt
-        return original(record)
+        return steps.gan_g_step(*args)
 
-    monkeypatch.setattr(trainer, "train_step", interrupted)
-    history = trainer.train(progress=False)
-    assert trainer.step == 5 and history["step"] == [4]
-    assert "Interrupted at step 5; saved" in capsys.readouterr().out
+    with pytest.raises(KeyboardInterrupt):
+        fit(run, steps.gan_d_step, interrupted_g_step, out_dir=tmp_path, progress=False)
+    assert run.step == 5 and run.history["step"] == [4]
+    assert "Interrupted at step 5 of 20; checkpoint saved to" in capsys.readouterr().out
     assert train.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 5
 
 
 def test_checkpoint_write_is_atomic(small_mnist: ImageDataset, tmp_path: Path, monkeypatch) -> None:
-    trainer = GANTrainer(_config("dcgan", steps=4), small_mnist.images)
-    trainer.train(progress=False)
-    path = trainer.save(tmp_path / "checkpoint.pt")
+    run = _start(_config("dcgan", steps=4), small_mnist)
+    _fit(run)
+    path = save(run, tmp_path / "checkpoint.pt")
     good = path.read_bytes()
 
     def crash_mid_write(obj, f, *args, **kwargs):
@@ -96,16 +103,16 @@ def test_checkpoint_write_is_atomic(small_mnist: ImageDataset, tmp_path: Path, m
 
     monkeypatch.setattr(torch, "save", crash_mid_write)
     with pytest.raises(OSError, match="disk full"):
-        trainer.save(path)
+        save(run, path)
     assert path.read_bytes() == good  # the previous checkpoint survives intact
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # and no temporary file is left behind
     assert train.load_checkpoint(path)["step"] == 4
 
 
 def test_bad_checkpoints_are_clear_errors(small_mnist: ImageDataset, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="No checkpoint at"):
         train.load_checkpoint(tmp_path / "missing.pt")
-    trainer = GANTrainer(_config("dcgan", steps=2), small_mnist.images)
-    path = trainer.save(tmp_path / "checkpoint.pt")
+    path = save(_start(_config("dcgan", steps=2), small_mnist), tmp_path / "checkpoint.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(path.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="not a readable checkpoint.*truncated"):
@@ -114,8 +121,10 @@ def test_bad_checkpoints_are_clear_errors(small_mnist: ImageDataset, tmp_path: P
     torch.save({"weight": torch.zeros(3)}, other)
     with pytest.raises(CheckpointError, match="not a gannotes training checkpoint"):
         train.load_checkpoint(other)
+    g = nn.Linear(2, 2)
+    g.z_dim = 2
     with pytest.raises(CheckpointError, match="does not match these models"):
-        GANTrainer.from_checkpoint(path, small_mnist.images, generator=nn.Linear(2, 2), discriminator=nn.Linear(2, 1))
+        resume(path, small_mnist.images, G=g, D=nn.Linear(2, 1))
 
 
 def test_nan_loss_stops_with_a_clear_message(small_mnist: ImageDataset) -> None:
@@ -128,52 +137,70 @@ def test_nan_loss_stops_with_a_clear_message(small_mnist: ImageDataset) -> None:
             return x.flatten(1).sum(1) * self.w * float("nan")
 
     g = train.build_models(_config("dcgan"))[0]
-    trainer = GANTrainer(_config("dcgan"), small_mnist.images, generator=g, discriminator=Broken())
+    run = _start(_config("dcgan"), small_mnist, G=g, D=Broken())
     with pytest.raises(TrainingDiverged, match="became nan by step 4: training diverged. Try lower learning rates"):
-        trainer.train(progress=False)
+        _fit(run)
 
 
-def test_discriminator_step_leaves_generator_alone_and_generator_step_leaves_d_alone(
-    small_mnist: ImageDataset,
-) -> None:
-    trainer = GANTrainer(_config("dcgan"), small_mnist.images)
-    g_before = [p.detach().clone() for p in trainer.generator.parameters()]
-    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
-    real = small_mnist.images[:16]
-    fake = trainer.generator(torch.randn(16, trainer.config.z_dim))
-    trainer.discriminator_step(real, None, fake.detach(), None)
-    assert all(p.grad is None for p in trainer.generator.parameters())
-    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters(), strict=True))
-    d_after = [p.detach().clone() for p in trainer.discriminator.parameters()]
+@pytest.mark.parametrize("model", train.MODELS)
+def test_each_step_updates_only_its_own_player(model: str, small_mnist: ImageDataset) -> None:
+    run = _start(_config(model), small_mnist)
+    d_step, g_step = steps.STEPS[model]
+    g_before = [p.detach().clone() for p in run.G.parameters()]
+    d_before = [p.detach().clone() for p in run.D.parameters()]
+    real = next(run.batches)
+    d_step(run.G, run.D, run.d_optimizer, *real, torch.randn(16, run.G.z_dim))
+    assert all(p.grad is None for p in run.G.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
+    d_after = [p.detach().clone() for p in run.D.parameters()]
     assert not all(torch.equal(a, b) for a, b in zip(d_before, d_after, strict=True))
-    trainer.discriminator.zero_grad(set_to_none=True)
-    trainer.generator_step(fake, None)
-    assert all(p.grad is None for p in trainer.discriminator.parameters())  # D was frozen
-    assert all(torch.equal(a, b) for a, b in zip(d_after, trainer.discriminator.parameters(), strict=True))
-    assert all(p.requires_grad for p in trainer.discriminator.parameters())  # and unfrozen after
+    run.D.zero_grad(set_to_none=True)
+    g_step(run.G, run.D, run.g_optimizer, torch.randn(16, run.G.z_dim))
+    assert all(p.grad is None for p in run.D.parameters())  # D was frozen
+    assert all(torch.equal(a, b) for a, b in zip(d_after, run.D.parameters(), strict=True))
+    assert all(p.requires_grad for p in run.D.parameters())  # and unfrozen after
+    assert not all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
 
 
 def test_weight_clipping_keeps_critic_in_range(small_mnist: ImageDataset) -> None:
-    trainer = GANTrainer(_config("wgan", steps=2), small_mnist.images)
-    trainer.train(progress=False)
-    assert max(p.abs().max().item() for p in trainer.discriminator.parameters()) <= 0.01
+    run = _start(_config("wgan", steps=2), small_mnist)
+    _fit(run)
+    assert max(p.abs().max().item() for p in run.D.parameters()) <= 0.01
 
 
-def test_two_dimensional_data_with_custom_models() -> None:
+def test_a_step_may_return_just_its_loss(small_mnist: ImageDataset) -> None:
+    def d_loss_only(*args):
+        return steps.gan_d_step(*args)["d_loss"]
+
+    run = _start(_config("dcgan", steps=4), small_mnist)
+    history = fit(run, d_loss_only, steps.gan_g_step, progress=False)
+    assert len(history["d_loss"]) == 1 and "d_real" not in history
+
+
+def test_two_dimensional_data_with_custom_models_and_optimizers() -> None:
     from gannotes.mixtures import ring_of_gaussians
     from gannotes.models import MLPDiscriminator, MLPGenerator
 
     points = ring_of_gaussians().sample(2048, generator=torch.Generator().manual_seed(0))
     config = TrainConfig.for_model("gan", z_dim=2, steps=10, batch_size=128, log_every=5, device="cpu")
     g = MLPGenerator(z_dim=2, out_shape=(2,), hidden=32, tanh=False)
-    trainer = GANTrainer(config, points, generator=g, discriminator=MLPDiscriminator((2,), hidden=32))
-    history = trainer.train(progress=False)
+    run = start(
+        config,
+        points,
+        G=g,
+        D=MLPDiscriminator((2,), hidden=32),
+        d_optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=1e-2),
+    )
+    assert isinstance(run.d_optimizer, torch.optim.SGD) and isinstance(run.g_optimizer, torch.optim.Adam)
+    history = _fit(run)
     assert history["samples"][-1][1].shape == (64, 2)
 
 
 def test_config_errors_are_explained(small_mnist: ImageDataset) -> None:
     with pytest.raises(ValueError, match="Unknown model 'stylegan'. Choose one of: gan, dcgan"):
         TrainConfig.for_model("stylegan")
+    with pytest.raises(ValueError, match="Unknown settings 'fast'. Choose one of: published, laptop"):
+        TrainConfig.for_model("dcgan", "fast")
     with pytest.raises(ValueError, match="Unknown TrainConfig field"):
         TrainConfig.for_model("dcgan", learning_rate=1e-3)
     with pytest.raises(ValueError, match="must not use batch norm"):
@@ -182,42 +209,65 @@ def test_config_errors_are_explained(small_mnist: ImageDataset) -> None:
         TrainConfig.for_model("dcgan", optimizer="sgd")
     with pytest.raises(ValueError, match="d_depth must be 2 or 3"):
         TrainConfig.for_model("dcgan", d_depth=4)
+    with pytest.raises(ValueError, match="steps must be at least 1, got 0"):
+        TrainConfig.for_model("dcgan", steps=0)
     with pytest.raises(ValueError, match="cgan is conditional: pass the labels"):
-        GANTrainer(_config("cgan"), small_mnist.images)
+        start(_config("cgan"), small_mnist.images)
+    run = _start(_config("dcgan", steps=4), small_mnist)
+    _fit(run)
+    with pytest.raises(ValueError, match="already at step 4; ask for at least that many steps, not 2"):
+        _fit(run, steps=2)
 
 
-def test_published_defaults() -> None:
-    dcgan = TrainConfig.for_model("dcgan")
-    assert (dcgan.optimizer, dcgan.lr_d, dcgan.betas) == ("adam", 2e-4, (0.5, 0.999))
-    wgan = TrainConfig.for_model("wgan")
-    assert (wgan.optimizer, wgan.lr_d, wgan.clip_value, wgan.n_critic) == ("rmsprop", 5e-5, 0.01, 5)
-    gp = TrainConfig.for_model("wgan-gp")
-    assert (gp.lr_d, gp.betas, gp.gp_weight, gp.n_critic, gp.d_norm) == (1e-4, (0.0, 0.9), 10.0, 5, "layer")
+def test_published_and_laptop_settings() -> None:
+    dcgan = TrainConfig.for_model("dcgan", "published")
+    assert (dcgan.optimizer, dcgan.lr_d, dcgan.betas, dcgan.g_width) == ("adam", 2e-4, (0.5, 0.999), 32)
+    wgan = TrainConfig.for_model("wgan", "published")
+    assert (wgan.optimizer, wgan.lr_d, wgan.n_critic) == ("rmsprop", 5e-5, 5)
+    gp = TrainConfig.for_model("wgan-gp", "published")
+    assert (gp.lr_d, gp.betas, gp.n_critic, gp.d_norm) == (1e-4, (0.0, 0.9), 5, "layer")
+    for model, changes in train.SETTINGS["laptop"].items():
+        laptop = TrainConfig.for_model(model)  # the default
+        assert all(getattr(laptop, key) == value for key, value in changes.items()), model
+    assert TrainConfig.for_model("dcgan").g_width == 16
 
 
-def test_generator_from_checkpoint(small_mnist: ImageDataset, tmp_path: Path) -> None:
-    trainer = GANTrainer(_config("cgan", steps=4), small_mnist.images, small_mnist.labels, out_dir=tmp_path)
-    trainer.train(progress=False)
+def test_generator_from_checkpoint_matches_the_run(small_mnist: ImageDataset, tmp_path: Path) -> None:
+    run = _start(_config("cgan", steps=4), small_mnist)
+    _fit(run, out_dir=tmp_path)
     generator, config = train.generator_from_checkpoint(tmp_path / "checkpoint.pt")
     assert config.model == "cgan" and not generator.training
-    z = trainer.fixed_z[:4]
-    labels = torch.arange(4)
-    trainer.generator.eval()
-    assert torch.allclose(generator(z, labels), trainer.generator(z, labels))
+    z, labels = run.fixed_z[:4], torch.arange(4)
+    assert torch.allclose(sample(generator, z=z, labels=labels), sample(run.G, z=z, labels=labels))
 
 
-def test_train_puts_both_networks_back_in_training_mode(small_mnist: ImageDataset) -> None:
-    trainer = GANTrainer(_config("dcgan", steps=2), small_mnist.images)
-    trainer.generator.eval()  # e.g. a learner sampled by hand between two calls to train()
-    trainer.discriminator.eval()
-    running_mean = trainer.generator.project[1].running_mean.clone()
-    trainer.train(progress=False)
-    assert trainer.generator.training and trainer.discriminator.training
+def test_reuse_only_a_run_trained_to_the_end_with_the_same_config(small_mnist: ImageDataset, tmp_path: Path) -> None:
+    config = _config("dcgan", steps=4)
+    assert train.reuse(tmp_path / "none.pt", config, small_mnist.images) is None
+    run = _start(config, small_mnist)
+    _fit(run)
+    path = save(run, tmp_path / "04.pt")
+    assert train.reuse(path, _config("dcgan", steps=4), small_mnist.images).step == 4
+    assert train.reuse(path, _config("dcgan", steps=8), small_mnist.images) is None
+    assert train.reuse(path, _config("dcgan", steps=4, lr_g=1e-3), small_mnist.images) is None
+
+
+def test_fit_puts_both_networks_back_in_training_mode(small_mnist: ImageDataset) -> None:
+    run = _start(_config("dcgan", steps=2), small_mnist)
+    run.G.eval()  # e.g. a learner sampled by hand between two calls to fit()
+    run.D.eval()
+    running_mean = run.G.project[1].running_mean.clone()
+    _fit(run)
+    assert run.G.training and run.D.training
     # batch norm's statistics moved: the steps ran in training mode
-    assert not torch.equal(running_mean, trainer.generator.project[1].running_mean)
+    assert not torch.equal(running_mean, run.G.project[1].running_mean)
 
 
-def test_learner_settings_are_valid_overrides_for_known_models():
-    for model, overrides in LEARNER_SETTINGS.items():
-        config = TrainConfig.for_model(model, **overrides)
-        assert all(getattr(config, key) == value for key, value in overrides.items())
+def test_sample_restores_mode_and_repeats_with_a_seed(small_mnist: ImageDataset) -> None:
+    run = _start(_config("cgan", steps=2), small_mnist)
+    first = sample(run.G, 12, seed=3)
+    assert run.G.training and first.shape == (12, 1, 28, 28) and first.device.type == "cpu"
+    assert torch.equal(first, sample(run.G, 12, seed=3))
+    assert torch.equal(sample(run.G, 12, seed=3, labels=torch.arange(12) % 10), first)  # default labels 0, 1, ...
+    with pytest.raises(ValueError, match="at least 1 sample, not 0"):
+        sample(run.G, 0)

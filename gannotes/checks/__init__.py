@@ -27,6 +27,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
 from . import reference
 from .classical import check_log_posterior
+from .conditional import check_cgan_d_step, check_cgan_g_step
 from .evaluation import check_frechet_distance, check_mode_metrics
 from .losses import (
     check_acgan_discriminator_loss,
@@ -39,9 +40,12 @@ from .losses import (
 from .models import check_conditioned_inputs, check_generator_block, check_weights_init
 from .tips import check_instance_noise
 from .training import check_discriminator_step, check_generator_step
+from .wasserstein import check_wgan_d_step, check_wgan_g_step, check_wgan_gp_d_step
 
 __all__ = [
     "check_acgan_discriminator_loss",
+    "check_cgan_d_step",
+    "check_cgan_g_step",
     "check_conditioned_inputs",
     "check_critic_loss",
     "check_discriminator_loss",
@@ -56,5 +60,8 @@ __all__ = [
     "check_log_posterior",
     "check_mode_metrics",
     "check_weights_init",
+    "check_wgan_d_step",
+    "check_wgan_g_step",
+    "check_wgan_gp_d_step",
     "reference",
 ]

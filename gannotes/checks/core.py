@@ -297,3 +297,87 @@ def parameters_equal(a: torch.nn.Module, b: torch.nn.Module, atol: float = 1e-6)
 def has_gradient(model: torch.nn.Module) -> bool:
     """True when some parameter of ``model`` holds a non-zero gradient."""
     return any(p.grad is not None and bool(p.grad.detach().abs().sum() > 0) for p in model.parameters())
+
+
+# --------------------------------------------------------------------------------------------
+# Checks from tables: a scenario, the reference, and a table of wrong versions
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What a call that raised leaves to compare: its exception as ``Type: message``."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class WrongVersion:
+    """A wrong implementation of an exercise, and what a learner whose function behaves like it is told."""
+
+    fn: Callable[..., Any]
+    problem: str
+    hint: str
+
+
+def observe_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, or :class:`Raised` if it raised (``NotImplementedError`` propagates: "not written yet")."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:  # a wrong version may raise too: the error is what is compared
+        return Raised(error_text(err))
+
+
+def same_observation(a: Any, b: Any) -> bool:
+    """Equal observations: tensors close (:func:`same_values`), containers element by element, else ``==``."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and same_values(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_observation(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_observation(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _first_error(observation: Any) -> Raised | None:
+    if isinstance(observation, Raised):
+        return observation
+    if isinstance(observation, (list, tuple)):
+        return next((e for e in map(_first_error, observation) if e is not None), None)
+    if isinstance(observation, dict):
+        return _first_error(list(observation.values()))
+    return None
+
+
+def check_against_table(
+    fn: Callable[..., Any],
+    reference: Callable[..., Any],
+    observe: Callable[[Callable[..., Any]], Any],
+    wrong_versions: Sequence[WrongVersion],
+    passed: str,
+    hint: str,
+) -> str:
+    """The body of a table check: run the learner's ``fn``, the ``reference`` and each wrong version
+    through the same scenario, ``observe(f)`` (seeded alike, so random draws are the same), and compare.
+
+    Returns ``passed`` when ``fn`` behaves like the reference; otherwise fails with the problem of the
+    first wrong version it behaves like, or with what it raised, or with a general ``hint``.
+    """
+    if not callable(fn):
+        fail(f"expected a function, got {type(fn).__name__}.", "pass the function itself, without calling it.")
+
+    def seen(f: Callable[..., Any]) -> Any:
+        with seeded(0):
+            return observe(f)
+
+    mine = seen(fn)
+    if same_observation(mine, seen(reference)):
+        return passed
+    for wrong in wrong_versions:
+        if same_observation(mine, seen(wrong.fn)):
+            fail(wrong.problem, wrong.hint)
+    error = _first_error(mine)
+    if error is not None:
+        fail(f"your function raised {error.error}", _DEFAULT_ERROR_HINT)
+    fail("your function does not do what the exercise asks: its result differs from the reference's.", hint)

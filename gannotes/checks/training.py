@@ -1,4 +1,4 @@
-"""Checks for the training-step exercises (03): one discriminator update, one generator update.
+"""Checks for the training-step exercises (03, 04): one discriminator update, one generator update.
 
 The learner's step runs on small MLP models from :mod:`gannotes.models`; the reference step
 (:mod:`gannotes.checks.reference`) runs on identical copies. Both use plain SGD, so every mistake
@@ -80,8 +80,38 @@ def _max_difference(a: nn.Module, b: nn.Module) -> float:
     )
 
 
-def _returned_loss(value: object) -> torch.Tensor:
-    return scalar_output(value, "the loss your step returns", batch=BATCH).detach()
+def step_loss(value: object, key: str) -> torch.Tensor:
+    """The loss a step returns: the tensor itself, or the ``key`` entry of a dict of stats (as
+    :func:`gannotes.train.fit` accepts: ``{"d_loss": ..., "d_real": ..., "d_fake": ...}``)."""
+    what = "the loss your step returns"
+    if isinstance(value, dict):
+        if key not in value:
+            keys = ", ".join(map(repr, value)) or "none"
+            fail(
+                f"your step returned a dict without a {key!r} entry (its keys: {keys}).",
+                f"return the loss itself, or a dict holding it under {key!r}, e.g. {{{key!r}: loss.detach(), ...}}.",
+            )
+        value, what = value[key], f"the {key!r} your step returns"
+    return scalar_output(value, what, batch=BATCH).detach()
+
+
+def check_verdicts(stats: object, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
+    """When a D step's dict reports ``d_real`` / ``d_fake``, they must be D's mean probabilities on the
+    real and the fake batch, ``sigmoid(logits).mean()``, computed before the update."""
+    if not isinstance(stats, dict):
+        return
+    for key, logits, batch in (("d_real", real_logits, "real images"), ("d_fake", fake_logits, "fakes")):
+        if key not in stats:
+            continue
+        got = scalar_output(stats[key], f"the {key!r} your step returns").detach()
+        expected = torch.sigmoid(logits.detach().float()).mean()
+        if not same_values(got, expected):
+            raw = " (that is the logits' mean, not a probability)" if same_values(got, logits.mean()) else ""
+            fail(
+                f"the {key!r} your step returns is {fmt(got)}, expected {fmt(expected)}{raw}.",
+                f"{key} is D's mean verdict on the {batch}: torch.sigmoid(logits.detach()).mean(), with the logits "
+                "of the loss (before the update).",
+            )
 
 
 @exercise_check("discriminator_step")
@@ -91,7 +121,9 @@ def check_discriminator_step(
     """Check ``fn(G, D, d_optimizer, real_images (B,1,28,28), z (B, z_dim)) -> loss``: one BCE update of D.
 
     The fakes are ``G(z)`` detached; the loss is ``discriminator_loss(D(real), D(fake))``; then
-    ``zero_grad``, ``backward``, ``step``. G must receive no gradient and stay unchanged.
+    ``zero_grad``, ``backward``, ``step``. G must receive no gradient and stay unchanged. The step may
+    return the loss or a dict holding it under ``"d_loss"``; a dict's ``"d_real"`` and ``"d_fake"``,
+    if there, must be the mean ``sigmoid`` of D's logits on the real images and on the fakes.
     """
     G, D, real, z = _setup(seed=700)
     G_mine, D_mine = copy.deepcopy(G), copy.deepcopy(D)
@@ -99,7 +131,7 @@ def check_discriminator_step(
     optimizer = torch.optim.SGD(D_mine.parameters(), lr=LR)
     context = f"called with MLP models, an SGD optimizer, real_images {tuple(real.shape)} and z {tuple(z.shape)}"
     out = call_learner(fn, G_mine, D_mine, optimizer, real.clone(), z.clone(), context=context, hints=STEP_ERRORS)
-    loss = _returned_loss(out)
+    loss = step_loss(out, "d_loss")
 
     G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
     _fill_grads(D_ref)
@@ -124,6 +156,7 @@ def check_discriminator_step(
             "fakes from the z you are given: loss = discriminator_loss(D(real_images), D(G(z).detach())), computed "
             "before the update, and return it.",
         )
+    check_verdicts(out, *logits)
 
     grads = _grads(reference.discriminator_loss(D(real), D(G(z).detach())), D)
     stale = [torch.ones_like(g) for g in grads]
@@ -158,6 +191,8 @@ def check_generator_step(
 ) -> str:
     """Check ``fn(G, D, g_optimizer, z (B, z_dim)) -> loss``: one non-saturating update of G through a frozen D.
 
+    The step may return the loss or a dict holding it under ``"g_loss"``.
+
     Required: the loss is ``generator_loss_non_saturating(D(G(z)))``; G's parameters match the
     reference update; D's parameters are unchanged and D is trainable again afterwards. D's
     ``.grad`` filling up is allowed (the next D step clears it) but noted: freezing D avoids it.
@@ -168,7 +203,7 @@ def check_generator_step(
     optimizer = torch.optim.SGD(G_mine.parameters(), lr=LR)
     context = f"called with MLP models, an SGD optimizer and z {tuple(z.shape)}"
     out = call_learner(fn, G_mine, D_mine, optimizer, z.clone(), context=context, hints=STEP_ERRORS)
-    loss = _returned_loss(out)
+    loss = step_loss(out, "g_loss")
 
     G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
     _fill_grads(G_ref)

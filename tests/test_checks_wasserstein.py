@@ -1,0 +1,194 @@
+"""The WGAN step checks (07): right answers pass, and each wrong version is rejected with its own message."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gannotes import losses, steps
+from gannotes.checks import check_wgan_d_step, check_wgan_g_step, check_wgan_gp_d_step
+from gannotes.checks.core import WrongVersion
+from gannotes.checks.wasserstein import (
+    WGAN_D_STEP_WRONG_VERSIONS,
+    WGAN_G_STEP_WRONG_VERSIONS,
+    WGAN_GP_D_STEP_WRONG_VERSIONS,
+)
+
+CHECKS = {
+    "wgan_d_step": (check_wgan_d_step, WGAN_D_STEP_WRONG_VERSIONS),
+    "wgan_g_step": (check_wgan_g_step, WGAN_G_STEP_WRONG_VERSIONS),
+    "wgan_gp_d_step": (check_wgan_gp_d_step, WGAN_GP_D_STEP_WRONG_VERSIONS),
+}
+
+
+def run(check, fn, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
+    passed = check(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
+    return passed, out.strip()
+
+
+# ----------------------------------------------------------------------------------------------
+# Right answers, written in different ways
+
+
+def d_step_as_in_the_notebook(G, D, d_optimizer, real, z, clip=0.01):
+    fake = G(z).detach()
+    real_scores, fake_scores = D(real), D(fake)
+    loss = fake_scores.mean() - real_scores.mean()
+    d_optimizer.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    for p in D.parameters():
+        p.data.clamp_(-clip, clip)
+    return {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
+
+
+def d_step_with_floats_and_more_stats(G, D, d_optimizer, real, z):
+    with torch.no_grad():
+        fake = G(z)
+    estimate = losses.wasserstein_estimate(D(real), D(fake))
+    loss = -estimate
+    D.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    with torch.no_grad():
+        for p in D.parameters():
+            p.copy_(p.clamp(-0.01, 0.01))
+    return {"d_loss": loss.item(), "wasserstein": estimate.item(), "d_real": 0.0}
+
+
+def g_step_as_in_the_notebook(G, D, g_optimizer, z):
+    D.requires_grad_(False)
+    loss = -D(G(z)).mean()
+    g_optimizer.zero_grad()
+    loss.backward()
+    g_optimizer.step()
+    D.requires_grad_(True)
+    return loss.detach()
+
+
+def g_step_without_freezing_d(G, D, g_optimizer, z):
+    """Not freezing D costs work (D's .grad fills up) but changes nothing: the next D step clears it."""
+    loss = losses.critic_generator_loss(D(G(z)))
+    g_optimizer.zero_grad()
+    loss.backward()
+    g_optimizer.step()
+    return loss.item()
+
+
+def my_gradient_penalty(critic, real, fake):
+    """A correct penalty that draws its interpolation weights differently from the package's."""
+    eps = torch.rand_like(real)[:, :1, :1, :1]
+    x_hat = eps * real + (1 - eps) * fake
+    x_hat.requires_grad_(True)
+    grad = torch.autograd.grad(critic(x_hat), x_hat, torch.ones(len(real)), create_graph=True)[0]
+    return ((grad.view(len(real), -1).norm(dim=1) - 1) ** 2).mean()
+
+
+def gp_step_as_in_the_notebook(G, D, d_optimizer, real, z, gp_weight=10.0):
+    with torch.no_grad():
+        fake = G(z)
+    real_scores, fake_scores = D(real), D(fake)
+    wasserstein = real_scores.mean() - fake_scores.mean()
+    loss = -wasserstein + gp_weight * my_gradient_penalty(D, real, fake)
+    d_optimizer.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    return {"d_loss": loss.detach(), "wasserstein": wasserstein.detach()}
+
+
+RIGHT_ANSWERS = [
+    ("wgan_d_step", steps.wgan_d_step),
+    ("wgan_d_step", d_step_as_in_the_notebook),
+    ("wgan_d_step", d_step_with_floats_and_more_stats),
+    ("wgan_g_step", steps.wgan_g_step),
+    ("wgan_g_step", g_step_as_in_the_notebook),
+    ("wgan_g_step", g_step_without_freezing_d),
+    ("wgan_gp_d_step", steps.wgan_gp_d_step),
+    ("wgan_gp_d_step", gp_step_as_in_the_notebook),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), RIGHT_ANSWERS, ids=lambda x: getattr(x, "__name__", x))
+def test_right_answers_pass(name, fn, capsys: pytest.CaptureFixture[str]) -> None:
+    check, _ = CHECKS[name]
+    passed, out = run(check, fn, capsys)
+    assert passed, out
+    assert out.startswith(f"✅ {name}: ")
+
+
+def test_the_checks_leave_the_random_state_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    for check, _ in CHECKS.values():
+        check(steps.wgan_d_step)
+    assert torch.equal(torch.rand(3), expected)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_not_implemented_is_pending(name, capsys: pytest.CaptureFixture[str]) -> None:
+    def stub(*args):
+        raise NotImplementedError("Exercise: step")
+
+    passed, out = run(CHECKS[name][0], stub, capsys)
+    assert not passed and out.startswith(f"⏳ {name}: not implemented yet")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_crash_is_reported_not_raised(name, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(*args):
+        raise ValueError("boom")
+
+    passed, out = run(CHECKS[name][0], broken, capsys)
+    assert not passed
+    assert out.startswith(f"❌ {name}: your function raised ValueError: boom")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_non_function_is_refused(name, capsys: pytest.CaptureFixture[str]) -> None:
+    passed, out = run(CHECKS[name][0], 42, capsys)
+    assert not passed and "expected a function" in out
+
+
+# ----------------------------------------------------------------------------------------------
+# Every wrong version in each table is rejected with its own message
+
+TABLE = [(name, wrong) for name, (_, table) in CHECKS.items() for wrong in table]
+
+
+@pytest.mark.parametrize(("name", "wrong"), TABLE, ids=lambda x: getattr(getattr(x, "fn", None), "__name__", x))
+def test_each_wrong_version_is_rejected_with_its_message(
+    name: str, wrong: WrongVersion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    passed, out = run(CHECKS[name][0], wrong.fn, capsys)
+    assert not passed
+    assert out.startswith(f"❌ {name}: {wrong.problem}"), out
+    assert f"Hint: {wrong.hint}" in out
+
+
+def test_the_required_mistakes_are_in_the_tables() -> None:
+    names = {w.fn.__name__ for _, table in CHECKS.values() for w in table}
+    for required in (
+        "_d_clip_g",  # clipping G instead of the critic
+        "_d_clip_before",  # clipping before the optimiser update
+        "_g_penalty_at_fakes",  # the gradient penalty in the generator's loss
+        "_d_sign_flipped",
+        "_d_no_zero_grad",
+        "_d_bce",
+        "_gp_no_graph",  # a penalty that does not train the critic
+        "_gp_weight_missing",
+    ):
+        assert required in names
+
+
+def test_an_unknown_mistake_gets_the_general_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    def twice(G, D, d_optimizer, real, z):  # two updates instead of one
+        steps.wgan_d_step(G, D, d_optimizer, real, z)
+        return steps.wgan_d_step(G, D, d_optimizer, real, z)
+
+    passed, out = run(check_wgan_d_step, twice, capsys)
+    assert not passed
+    assert "differs from the reference" in out and "Hint:" in out
