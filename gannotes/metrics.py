@@ -98,11 +98,6 @@ def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return features.mean(dim=0), torch.cov(features.T)
 
 
-def frechet_distance_from_features(features1: torch.Tensor, features2: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets, ``(N1, F)`` and ``(N2, F)``."""
-    return frechet_distance(*feature_statistics(features1), *feature_statistics(features2))
-
-
 # --------------------------------------------------------------------------------------------
 # The classifier score (the inception score's formula) and k-NN precision / recall
 

@@ -188,38 +188,6 @@ def plot_discriminator_outputs(history: dict, ax: Axes | None = None, title: str
     return fig
 
 
-def plot_gradient_norms(history: dict, ax: Axes | None = None, title: str = "Gradient norms") -> Figure:
-    """The L2 norm of D's and G's parameter gradients against the step, on a log scale when all positive."""
-    fig, ax = _axes(ax)
-    if _plot_series(ax, history, {"d_grad_norm": "discriminator", "g_grad_norm": "generator"}):
-        norms = _values(history, "d_grad_norm") + _values(history, "g_grad_norm")
-        if all(v > 0 for v in norms if not math.isnan(v)):
-            ax.set_yscale("log")  # norms span orders of magnitude when training goes wrong
-        ax.legend(fontsize=8)
-    ax.set(title=title, xlabel="training step", ylabel="gradient L2 norm")
-    return fig
-
-
-def plot_training(history: dict) -> Figure:
-    """A 2x2 dashboard: losses, discriminator outputs, gradient norms and the latest samples."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
-    plt.close(fig)
-    plot_losses(history, ax=axes[0, 0])
-    plot_discriminator_outputs(history, ax=axes[0, 1])
-    plot_gradient_norms(history, ax=axes[1, 0])
-    samples = history.get("samples") or []
-    if samples:
-        step, images = samples[-1]
-        _draw_images(
-            axes[1, 1], images, math.ceil(math.sqrt(images.shape[0])), f"Samples at step {step}", "fixed noise z"
-        )
-    else:
-        axes[1, 1].set(title="Samples", xlabel="no samples logged", xticks=[], yticks=[])
-    speed = _values(history, "sec_per_step")
-    fig.suptitle("Training" + (f" ({np.nanmean(speed):.3g} s per step)" if speed else ""))
-    return fig
-
-
 # --------------------------------------------------------------------------------------------
 # 2-D samples, interpolation, class histogram
 

@@ -252,8 +252,9 @@ def fit(
 ) -> dict[str, list]:
     """Train ``run`` with a variant's steps to ``steps`` in all (default: ``config.steps``); return the history.
 
-    Each step: ``n_critic`` times ``d_step(G, D, d_optimizer, *real_batch, z)``, then once
-    ``g_step(G, D, g_optimizer, z)`` (:mod:`gannotes.steps` states the contract). The history gets the
+    Each step: ``n_critic`` times ``fakes, stats = d_step(G, D, d_optimizer, *real_batch, z)``, then once
+    ``g_step(G, D, g_optimizer, *fakes)`` on the last D step's fakes (:mod:`gannotes.steps` states the
+    contract; a real batch is ``(images,)``, or ``(images, labels)`` when the run has labels). The history gets the
     steps' stats averaged over every ``log_every`` steps, the gradient norms of the last updates, the
     seconds per step, and a sample grid from the fixed noise every ``sample_every`` steps. With
     ``out_dir``, ``checkpoint.pt`` is written every ``checkpoint_every`` steps, at the end, and on
@@ -274,12 +275,13 @@ def fit(
     try:
         while run.step < target:
             with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=amp):
-                for _ in range(cfg.n_critic):
+                for _ in range(cfg.n_critic):  # (1) update D
                     real_batch = next(run.batches)
                     z = torch.randn(cfg.batch_size, G.z_dim, device=run.device)
-                    _accumulate(run.log_sums, d_step(G, D, run.d_optimizer, *real_batch, z), "d_loss")
-                z = torch.randn(cfg.batch_size, G.z_dim, device=run.device)
-                _accumulate(run.log_sums, g_step(G, D, run.g_optimizer, z), "g_loss")
+                    fakes, stats = _fakes_and_stats(d_step(G, D, run.d_optimizer, *real_batch, z))
+                    _accumulate(run.log_sums, stats, "d_loss")
+                fakes = fakes if isinstance(fakes, tuple) else (fakes,)
+                _accumulate(run.log_sums, g_step(G, D, run.g_optimizer, *fakes), "g_loss")  # (2) update G
             run.step += 1
             bar.update(1)
             # Records depend only on the step number, so a resumed run logs exactly like an uninterrupted one.
@@ -299,6 +301,17 @@ def fit(
     finally:
         bar.close()
     return run.history
+
+
+def _fakes_and_stats(out: Any) -> tuple[Any, Any]:
+    """A D step's ``(fakes, stats)``, or a clear error for anything else (e.g. notebook 03's bare loss)."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"A discriminator step must return (fakes, stats): the fakes G(z) it made, for the generator's step, "
+            f"and its loss or a dict of numbers to log; this one returned {type(out).__name__}. "
+            "End your step with: return fake, loss.detach()"
+        )
+    return out
 
 
 def _accumulate(sums: dict[str, Any], stats: Any, loss_name: str) -> None:

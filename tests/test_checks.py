@@ -13,13 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gannotes import losses
+from gannotes import losses, steps
 from gannotes.checks import (
     check_acgan_discriminator_loss,
     check_conditioned_inputs,
     check_critic_loss,
     check_discriminator_loss,
-    check_discriminator_step,
     check_frechet_distance,
     check_generator_block,
     check_generator_loss_non_saturating,
@@ -37,8 +36,6 @@ CHECKS: dict[str, Callable[[Callable], bool]] = {
     "critic_loss": check_critic_loss,
     "gradient_penalty": check_gradient_penalty,
     "acgan_discriminator_loss": check_acgan_discriminator_loss,
-    "discriminator_step": check_discriminator_step,
-    "generator_step": check_generator_step,
     "generator_block": check_generator_block,
     "weights_init": check_weights_init,
     "conditioned_inputs": check_conditioned_inputs,
@@ -93,7 +90,7 @@ def test_checks_leave_random_state_grad_mode_and_threads_alone(capsys: pytest.Ca
     state, threads = torch.get_rng_state(), torch.get_num_threads()
     with torch.no_grad():  # a notebook cell may run a check inside no_grad: it still works
         assert check_gradient_penalty(reference.gradient_penalty)
-        assert check_generator_step(reference.generator_step)
+        assert check_generator_step(steps.gan_g_step)
         assert not torch.is_grad_enabled()
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.get_num_threads() == threads
@@ -311,79 +308,6 @@ def acgan_wrong_labels(r, rc, rl, f, fc, fl):
     return losses.discriminator_loss(r, f) + F.cross_entropy(rc, rl) + F.cross_entropy(fc, rl)
 
 
-def d_step_not_detached(G, D, opt, real, z):
-    loss = losses.discriminator_loss(D(real), D(G(z)))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss
-
-
-def d_step_no_zero_grad(G, D, opt, real, z):
-    loss = losses.discriminator_loss(D(real), D(G(z).detach()))
-    loss.backward()
-    opt.step()
-    return loss
-
-
-def d_step_no_step(G, D, opt, real, z):
-    loss = losses.discriminator_loss(D(real), D(G(z).detach()))
-    opt.zero_grad()
-    loss.backward()
-    return loss
-
-
-def d_step_step_first(G, D, opt, real, z):
-    loss = losses.discriminator_loss(D(real), D(G(z).detach()))
-    opt.step()
-    loss.backward()
-    return loss
-
-
-def d_step_flipped(G, D, opt, real, z):
-    loss = -losses.discriminator_loss(D(real), D(G(z).detach()))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss
-
-
-def d_step_item(G, D, opt, real, z):
-    return reference.discriminator_step(G, D, opt, real, z).item()
-
-
-def g_step(loss_fn=losses.generator_loss_non_saturating, freeze=True, unfreeze=True, detach=False, zero=True):
-    """A generator step with one ingredient changed."""
-
-    def step(G, D, opt, z):
-        if freeze:
-            D.requires_grad_(False)
-        fake = G(z)
-        loss = loss_fn(D(fake.detach() if detach else fake))
-        if zero:
-            opt.zero_grad()
-        if loss.requires_grad:
-            loss.backward()
-        opt.step()
-        if unfreeze:
-            D.requires_grad_(True)
-        return loss
-
-    return step
-
-
-def g_step_updates_d(G, D, opt, z):
-    loss = losses.generator_loss_non_saturating(D(G(z)))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    with torch.no_grad():
-        for p in D.parameters():
-            if p.grad is not None:
-                p -= 0.1 * p.grad
-    return loss
-
-
 def block(kernel=4, stride=2, padding=1, bias=False, norm=True, act: Callable[[], nn.Module] = nn.ReLU):
     """A generator block with one ingredient changed."""
 
@@ -524,18 +448,6 @@ MISTAKES = [
     (check_acgan_discriminator_loss, acgan_no_fake_term, "generated-image term"),
     (check_acgan_discriminator_loss, acgan_flipped, "sign flipped"),
     (check_acgan_discriminator_loss, acgan_wrong_labels, "real_labels"),
-    (check_discriminator_step, d_step_not_detached, "fake images not detached"),
-    (check_discriminator_step, d_step_no_zero_grad, "zero_grad missing"),
-    (check_discriminator_step, d_step_no_step, "did not change"),
-    (check_discriminator_step, d_step_step_first, "before loss.backward()"),
-    (check_discriminator_step, d_step_flipped, "sign flipped"),
-    (check_discriminator_step, d_step_item, "should be a torch tensor"),
-    (check_generator_step, g_step(losses.generator_loss_saturating), "this is the saturating (minimax) loss"),
-    (check_generator_step, g_step_updates_d, "D's parameters changed"),
-    (check_generator_step, g_step(zero=False), "zero_grad missing"),
-    (check_generator_step, g_step(detach=True), "G received no gradient"),
-    (check_generator_step, g_step(unfreeze=False), "still frozen"),
-    (check_generator_step, g_step(lambda f: -losses.generator_loss_non_saturating(f)), "sign flipped"),
     (check_generator_block, block(kernel=3, stride=1, padding=1), "stride 1"),
     (check_generator_block, block(kernel=4, stride=1, padding=1), "stride 1"),
     (check_generator_block, block(kernel=3), "-1 pixels"),
@@ -577,12 +489,6 @@ def test_mistake_is_diagnosed(
     assert not passed, out
     assert out.startswith("❌ ") and " Hint: " in out, out
     assert diagnosis in out, out
-
-
-def test_generator_step_without_freezing_d_passes_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
-    passed, out = run(check_generator_step, g_step(freeze=False, unfreeze=False), capsys)
-    assert passed, out
-    assert "note: D's .grad was filled" in out
 
 
 def test_generator_block_with_bias_passes_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:

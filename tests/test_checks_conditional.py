@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from gannotes import losses, steps
+from gannotes import TrainConfig, fit, losses, start, steps
 from gannotes.checks import check_cgan_d_step, check_cgan_g_step, check_discriminator_step, check_generator_step
-from gannotes.checks.conditional import D_STEP_MISTAKES, G_STEP_MISTAKES
-from gannotes.checks.core import WrongVersion
+from gannotes.checks.conditional import D_STEP_MISTAKES, G_STEP_MISTAKES, _observe_d_step, _observe_g_step
+from gannotes.checks.core import WrongVersion, same_observation, seeded
 
 
 def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
@@ -29,25 +29,23 @@ def not_implemented(*args):
 # The notebook's solutions, written as a learner would.
 def learner_d_step(G, D, d_optimizer, real, labels, z):
     fake_labels = torch.randint(G.num_classes, (len(z),), device=z.device)
-    with torch.no_grad():
-        fake = G(z, fake_labels)
+    fake = G(z, fake_labels)
     real_logits = D(real, labels)
-    fake_logits = D(fake, fake_labels)
+    fake_logits = D(fake.detach(), fake_labels)
     loss = losses.discriminator_loss(real_logits, fake_logits)
     d_optimizer.zero_grad()
     loss.backward()
     d_optimizer.step()
-    return {
+    return (fake, fake_labels), {
         "d_loss": loss.detach(),
         "d_real": torch.sigmoid(real_logits.detach()).mean(),
         "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
     }
 
 
-def learner_g_step(G, D, g_optimizer, z):
-    fake_labels = steps.random_labels(G, len(z), z.device)
+def learner_g_step(G, D, g_optimizer, fake, fake_labels):
     D.requires_grad_(False)
-    loss = losses.generator_loss_non_saturating(D(G(z, fake_labels), fake_labels))
+    loss = losses.generator_loss_non_saturating(D(fake, fake_labels))
     g_optimizer.zero_grad()
     loss.backward()
     g_optimizer.step()
@@ -55,11 +53,26 @@ def learner_g_step(G, D, g_optimizer, z):
     return loss.detach()  # a bare loss is fine for a G step
 
 
+def detached_once(G, D, d_optimizer, real, labels, z):
+    """Detaching once into a second name, and returning the undetached fakes, is right too."""
+    fake_labels = steps.random_labels(G, len(z), z.device)
+    fake = G(z, fake_labels)
+    for_d = fake.detach()
+    real_logits, fake_logits = D(real, labels), D(for_d, fake_labels)
+    loss = losses.discriminator_loss(real_logits, fake_logits)
+    d_optimizer.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    real_p, fake_p = torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+    return (fake, fake_labels), {"d_loss": loss.detach(), "d_real": real_p, "d_fake": fake_p}
+
+
 @pytest.mark.parametrize(
     ("check", "fn"),
     [
         (check_cgan_d_step, steps.cgan_d_step),
         (check_cgan_d_step, learner_d_step),
+        (check_cgan_d_step, detached_once),
         (check_cgan_g_step, steps.cgan_g_step),
         (check_cgan_g_step, learner_g_step),
     ],
@@ -98,15 +111,42 @@ def test_the_tables_name_the_mistakes_the_notebook_warns_about() -> None:
     assert "D was called without labels" in d_problems  # labels given to G but not to D
     assert "D(real, fake_labels)" in d_problems  # fake labels reused for the real batch
     assert "real images were paired with the generator's labels" in d_problems
-    assert "not detached" in d_problems
     assert "D judged the fakes with the real batch's labels" in d_problems
-    assert "generator step does not condition D" in " ".join(w.problem for w in G_STEP_MISTAKES)
+    assert "not detached" in d_problems
+    # The fakes travel with their labels, once made, with their graph, to G's step.
+    assert "without their labels" in d_problems
+    assert "returns the fakes with the real batch's labels" in d_problems
+    assert "returns are detached" in d_problems
+    assert "only its stats, no fakes" in d_problems
+    g_problems = " ".join(w.problem for w in G_STEP_MISTAKES)
+    assert "generator step does not condition D" in g_problems
+    assert "labels it drew again" in g_problems  # relabelling the fakes
+    assert "made new fakes" in g_problems  # regenerating them
+
+
+def test_the_wrong_versions_are_told_apart() -> None:
+    """Each wrong version behaves differently from the reference and from every earlier one with another message:
+    otherwise the table would give a learner the first one's message for the second one's mistake."""
+
+    def seen(observe: Callable, fn: Callable):
+        with seeded(0):
+            return observe(fn)
+
+    for observe, reference, table in (
+        (_observe_d_step, steps.cgan_d_step, D_STEP_MISTAKES),
+        (_observe_g_step, steps.cgan_g_step, G_STEP_MISTAKES),
+    ):
+        observed = [seen(observe, reference)] + [seen(observe, wrong.fn) for wrong in table]
+        for i, wrong in enumerate(table, start=1):
+            assert not same_observation(observed[i], observed[0]), wrong.problem
+            for j, earlier in enumerate(table[: i - 1], start=1):
+                if earlier.problem != wrong.problem:
+                    assert not same_observation(observed[i], observed[j]), (earlier.problem, wrong.problem)
 
 
 def test_g_step_without_freezing_d_passes_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
-    def no_freeze(G, D, g_optimizer, z):
-        fake_labels = torch.randint(G.num_classes, (len(z),), device=z.device)
-        loss = losses.generator_loss_non_saturating(D(G(z, fake_labels), fake_labels))
+    def no_freeze(G, D, g_optimizer, fake, fake_labels):
+        loss = losses.generator_loss_non_saturating(D(fake, fake_labels))
         g_optimizer.zero_grad()
         loss.backward()
         g_optimizer.step()
@@ -117,22 +157,58 @@ def test_g_step_without_freezing_d_passes_with_a_note(capsys: pytest.CaptureFixt
     assert "note: D's .grad was filled" in out
 
 
-def test_d_step_returning_only_the_loss_is_told_to_return_the_stats(capsys: pytest.CaptureFixture[str]) -> None:
-    passed, out = run(check_cgan_d_step, lambda *args: steps.cgan_d_step(*args)["d_loss"], capsys)
+def test_g_step_calling_g_otherwise_is_told_not_to(capsys: pytest.CaptureFixture[str]) -> None:
+    def remade_from_zeros(G, D, g_optimizer, fake, fake_labels):
+        return steps.cgan_g_step(G, D, g_optimizer, G(torch.zeros(len(fake), G.z_dim), fake_labels), fake_labels)
+
+    passed, out = run(check_cgan_g_step, remade_from_zeros, capsys)
     assert not passed
-    assert "returns only the loss" in out and "'d_real'" in out, out
+    assert "G is not called here" in out, out
+
+
+def test_g_step_with_the_old_signature_is_told_the_new_one(capsys: pytest.CaptureFixture[str]) -> None:
+    def old_signature(G, D, g_optimizer, z):
+        fake_labels = steps.random_labels(G, len(z), z.device)
+        return steps.cgan_g_step(G, D, g_optimizer, G(z, fake_labels), fake_labels)
+
+    passed, out = run(check_cgan_g_step, old_signature, capsys)
+    assert not passed
+    assert "could not be called as cgan_g_step(G, D, g_optimizer, fake, fake_labels)" in out, out
+
+
+def test_d_step_returning_only_the_loss_as_stats_is_told_to_return_the_stats(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def loss_only(*args):
+        fakes, stats = steps.cgan_d_step(*args)
+        return fakes, stats["d_loss"]
+
+    passed, out = run(check_cgan_d_step, loss_only, capsys)
+    assert not passed
+    assert "only the loss" in out and "'d_real'" in out, out
+
+
+def test_d_step_returning_another_form_is_shown_the_expected_one(capsys: pytest.CaptureFixture[str]) -> None:
+    def as_list(*args):
+        fakes, stats = steps.cgan_d_step(*args)
+        return list(fakes), stats
+
+    passed, out = run(check_cgan_d_step, as_list, capsys)
+    assert not passed
+    assert "your step returns ([tensor, tensor], dict), expected ((tensor, tensor), dict)" in out, out
 
 
 def test_d_step_with_wrong_verdicts_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     def logits_not_probabilities(G, D, d_optimizer, real, labels, z):
         fake_labels = torch.randint(G.num_classes, (len(z),), device=z.device)
-        fake = G(z, fake_labels).detach()
-        real_logits, fake_logits = D(real, labels), D(fake, fake_labels)
+        fake = G(z, fake_labels)
+        real_logits, fake_logits = D(real, labels), D(fake.detach(), fake_labels)
         loss = losses.discriminator_loss(real_logits, fake_logits)
         d_optimizer.zero_grad()
         loss.backward()
         d_optimizer.step()
-        return {"d_loss": loss.detach(), "d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+        verdicts = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+        return (fake, fake_labels), {"d_loss": loss.detach(), **verdicts}
 
     passed, out = run(check_cgan_d_step, logits_not_probabilities, capsys)
     assert not passed
@@ -148,6 +224,15 @@ def test_d_step_raising_an_unknown_error_is_reported(capsys: pytest.CaptureFixtu
     assert "RuntimeError: something else" in out, out
 
 
+def test_the_steps_work_with_fit() -> None:
+    """The notebook's steps, as the checks accept them, train a tiny CGAN through fit."""
+    config = TrainConfig.for_model("cgan", arch="mlp", g_width=8, d_width=8, batch_size=4, steps=2, log_every=1)
+    images, labels = torch.rand(16, 1, 28, 28) * 2 - 1, torch.arange(16) % 10
+    run_ = start(config, images, labels)
+    history = fit(run_, learner_d_step, learner_g_step, progress=False)
+    assert run_.step == 2 and len(history["d_loss"]) == 2 and len(history["g_loss"]) == 2
+
+
 # Notebook 04's steps return dicts of stats: the plain GAN checks accept them and still reject mistakes.
 def test_plain_gan_checks_accept_the_steps_dicts(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(check_discriminator_step, steps.gan_d_step, capsys)[0]
@@ -156,8 +241,8 @@ def test_plain_gan_checks_accept_the_steps_dicts(capsys: pytest.CaptureFixture[s
 
 def test_plain_d_step_dict_without_its_loss_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     def no_loss(G, D, d_optimizer, real, z):
-        stats = steps.gan_d_step(G, D, d_optimizer, real, z)
-        return {"loss": stats.pop("d_loss"), **stats}
+        fake, stats = steps.gan_d_step(G, D, d_optimizer, real, z)
+        return fake, {"loss": stats.pop("d_loss"), **stats}
 
     passed, out = run(check_discriminator_step, no_loss, capsys)
     assert not passed
@@ -166,8 +251,8 @@ def test_plain_d_step_dict_without_its_loss_is_rejected(capsys: pytest.CaptureFi
 
 def test_plain_d_step_dict_with_swapped_verdicts_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     def swapped(G, D, d_optimizer, real, z):
-        stats = steps.gan_d_step(G, D, d_optimizer, real, z)
-        return {**stats, "d_real": stats["d_fake"], "d_fake": stats["d_real"]}
+        fake, stats = steps.gan_d_step(G, D, d_optimizer, real, z)
+        return fake, {**stats, "d_real": stats["d_fake"], "d_fake": stats["d_real"]}
 
     passed, out = run(check_discriminator_step, swapped, capsys)
     assert not passed

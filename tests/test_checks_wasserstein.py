@@ -33,21 +33,21 @@ def run(check, fn, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
 
 
 def d_step_as_in_the_notebook(G, D, d_optimizer, real, z, clip=0.01):
-    fake = G(z).detach()
-    real_scores, fake_scores = D(real), D(fake)
+    fake = G(z)
+    real_scores, fake_scores = D(real), D(fake.detach())
     loss = fake_scores.mean() - real_scores.mean()
     d_optimizer.zero_grad()
     loss.backward()
     d_optimizer.step()
     for p in D.parameters():
         p.data.clamp_(-clip, clip)
-    return {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
+    return fake, {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
 
 
 def d_step_with_floats_and_more_stats(G, D, d_optimizer, real, z):
-    with torch.no_grad():
-        fake = G(z)
-    estimate = losses.wasserstein_estimate(D(real), D(fake))
+    fake = G(z)
+    detached = fake.detach()
+    estimate = losses.wasserstein_estimate(D(real), D(detached))
     loss = -estimate
     D.zero_grad()
     loss.backward()
@@ -55,12 +55,12 @@ def d_step_with_floats_and_more_stats(G, D, d_optimizer, real, z):
     with torch.no_grad():
         for p in D.parameters():
             p.copy_(p.clamp(-0.01, 0.01))
-    return {"d_loss": loss.item(), "wasserstein": estimate.item(), "d_real": 0.0}
+    return fake, {"d_loss": loss.item(), "wasserstein": estimate.item(), "d_real": 0.0}
 
 
-def g_step_as_in_the_notebook(G, D, g_optimizer, z):
+def g_step_as_in_the_notebook(G, D, g_optimizer, fake):
     D.requires_grad_(False)
-    loss = -D(G(z)).mean()
+    loss = -D(fake).mean()
     g_optimizer.zero_grad()
     loss.backward()
     g_optimizer.step()
@@ -68,9 +68,9 @@ def g_step_as_in_the_notebook(G, D, g_optimizer, z):
     return loss.detach()
 
 
-def g_step_without_freezing_d(G, D, g_optimizer, z):
+def g_step_without_freezing_d(G, D, g_optimizer, fake):
     """Not freezing D costs work (D's .grad fills up) but changes nothing: the next D step clears it."""
-    loss = losses.critic_generator_loss(D(G(z)))
+    loss = losses.critic_generator_loss(D(fake))
     g_optimizer.zero_grad()
     loss.backward()
     g_optimizer.step()
@@ -87,15 +87,14 @@ def my_gradient_penalty(critic, real, fake):
 
 
 def gp_step_as_in_the_notebook(G, D, d_optimizer, real, z, gp_weight=10.0):
-    with torch.no_grad():
-        fake = G(z)
-    real_scores, fake_scores = D(real), D(fake)
+    fake = G(z)
+    real_scores, fake_scores = D(real), D(fake.detach())
     wasserstein = real_scores.mean() - fake_scores.mean()
-    loss = -wasserstein + gp_weight * my_gradient_penalty(D, real, fake)
+    loss = -wasserstein + gp_weight * my_gradient_penalty(D, real, fake.detach())
     d_optimizer.zero_grad()
     loss.backward()
     d_optimizer.step()
-    return {"d_loss": loss.detach(), "wasserstein": wasserstein.detach()}
+    return fake, {"d_loss": loss.detach(), "wasserstein": wasserstein.detach()}
 
 
 RIGHT_ANSWERS = [
@@ -180,15 +179,35 @@ def test_the_required_mistakes_are_in_the_tables() -> None:
         "_d_bce",
         "_gp_no_graph",  # a penalty that does not train the critic
         "_gp_weight_missing",
+        "_d_returns_detached",  # fakes returned without their graph: G's step cannot train G
+        "_d_no_fakes",  # the stats alone, no fakes for G's step
+        "_g_regenerates",  # the G step making its own fakes from fresh noise
+        "_g_detached",  # the G step detaching the fakes it is given
+        "_gp_penalty_not_detached",  # the penalty on the fakes with their graph
     ):
         assert required in names
 
 
 def test_an_unknown_mistake_gets_the_general_hint(capsys: pytest.CaptureFixture[str]) -> None:
-    def twice(G, D, d_optimizer, real, z):  # two updates instead of one
-        steps.wgan_d_step(G, D, d_optimizer, real, z)
-        return steps.wgan_d_step(G, D, d_optimizer, real, z)
+    def wider_clip(G, D, d_optimizer, real, z):  # clips into [-0.02, 0.02]: no wrong version does that
+        return steps.wgan_d_step(G, D, d_optimizer, real, z, clip=0.02)
 
-    passed, out = run(check_wgan_d_step, twice, capsys)
+    passed, out = run(check_wgan_d_step, wider_clip, capsys)
     assert not passed
     assert "differs from the reference" in out and "Hint:" in out
+
+
+def test_the_reference_steps_train_g_through_the_critic_steps_fakes() -> None:
+    """What the checks assume of the contract: the critic step's fakes carry G's gradient into G's step."""
+    from gannotes.checks import wasserstein
+
+    for d_step in (steps.wgan_d_step, steps.wgan_gp_d_step):
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            G, D = wasserstein._models()
+            real, z = torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, wasserstein.Z_DIM)
+            fake, stats = d_step(G, D, torch.optim.SGD(D.parameters(), lr=0.1), real, z)
+            assert not wasserstein.has_gradient(G) and {"d_loss", "wasserstein"} <= stats.keys()
+            before = [p.detach().clone() for p in G.parameters()]
+            steps.wgan_g_step(G, D, torch.optim.SGD(G.parameters(), lr=0.1), fake)
+            assert any(not torch.equal(b, p) for b, p in zip(before, G.parameters(), strict=True))

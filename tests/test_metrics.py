@@ -52,11 +52,13 @@ def test_frechet_distance_is_symmetric_and_non_negative() -> None:
         assert forward >= 0 and forward == pytest.approx(backward, rel=1e-8)
 
 
-def test_frechet_distance_from_features_sees_a_shift_exactly() -> None:
+def test_frechet_distance_of_feature_statistics_sees_a_shift_exactly() -> None:
     features = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
     shift = torch.tensor([1.0, 0.0, -2.0, 0.0, 0.0, 0.5])
-    assert metrics.frechet_distance_from_features(features, features) == pytest.approx(0.0, abs=1e-8)
-    assert metrics.frechet_distance_from_features(features, features + shift) == pytest.approx(5.25, rel=1e-6)
+    stats = metrics.feature_statistics(features)
+    assert metrics.frechet_distance(*stats, *stats) == pytest.approx(0.0, abs=1e-8)
+    shifted = metrics.feature_statistics(features + shift)
+    assert metrics.frechet_distance(*stats, *shifted) == pytest.approx(5.25, rel=1e-6)
 
 
 def test_frechet_distance_rejects_mismatched_shapes() -> None:

@@ -149,13 +149,16 @@ def test_each_step_updates_only_its_own_player(model: str, small_mnist: ImageDat
     g_before = [p.detach().clone() for p in run.G.parameters()]
     d_before = [p.detach().clone() for p in run.D.parameters()]
     real = next(run.batches)
-    d_step(run.G, run.D, run.d_optimizer, *real, torch.randn(16, run.G.z_dim))
+    fakes, stats = d_step(run.G, run.D, run.d_optimizer, *real, torch.randn(16, run.G.z_dim))
+    fakes = fakes if isinstance(fakes, tuple) else (fakes,)
+    assert fakes[0].shape == (16, 1, 28, 28) and fakes[0].grad_fn is not None  # kept their graph for G's step
+    assert stats["d_loss"].shape == () and not stats["d_loss"].requires_grad
     assert all(p.grad is None for p in run.G.parameters())
     assert all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
     d_after = [p.detach().clone() for p in run.D.parameters()]
     assert not all(torch.equal(a, b) for a, b in zip(d_before, d_after, strict=True))
     run.D.zero_grad(set_to_none=True)
-    g_step(run.G, run.D, run.g_optimizer, torch.randn(16, run.G.z_dim))
+    g_step(run.G, run.D, run.g_optimizer, *fakes)
     assert all(p.grad is None for p in run.D.parameters())  # D was frozen
     assert all(torch.equal(a, b) for a, b in zip(d_after, run.D.parameters(), strict=True))
     assert all(p.requires_grad for p in run.D.parameters())  # and unfrozen after
@@ -168,13 +171,20 @@ def test_weight_clipping_keeps_critic_in_range(small_mnist: ImageDataset) -> Non
     assert max(p.abs().max().item() for p in run.D.parameters()) <= 0.01
 
 
-def test_a_step_may_return_just_its_loss(small_mnist: ImageDataset) -> None:
+def test_a_step_may_report_just_its_loss_and_a_bare_loss_is_a_clear_error(small_mnist: ImageDataset) -> None:
     def d_loss_only(*args):
-        return steps.gan_d_step(*args)["d_loss"]
+        fake, stats = steps.gan_d_step(*args)
+        return fake, stats["d_loss"]
 
     run = _start(_config("dcgan", steps=4), small_mnist)
     history = fit(run, d_loss_only, steps.gan_g_step, progress=False)
     assert len(history["d_loss"]) == 1 and "d_real" not in history
+
+    def notebook_03_style(*args):
+        return steps.gan_d_step(*args)[1]["d_loss"]
+
+    with pytest.raises(TypeError, match=r"must return \(fakes, stats\).*returned Tensor. End your step with"):
+        fit(_start(_config("dcgan", steps=4), small_mnist), notebook_03_style, steps.gan_g_step, progress=False)
 
 
 def test_two_dimensional_data_with_custom_models_and_optimizers() -> None:

@@ -2,20 +2,20 @@
 
 A notebook falls back on these until the learner's version passes its check::
 
-    from gannotes.checks import check_discriminator_step, reference
+    from gannotes.checks import check_discriminator_loss, reference
 
-    if not check_discriminator_step(discriminator_step):
-        discriminator_step = reference.discriminator_step
+    if not check_discriminator_loss(discriminator_loss):
+        discriminator_loss = reference.discriminator_loss
 
-Most are the package's own functions; the training steps and the conditioned inputs exist only
-here, because the package's trainer and conditional models do the same work inside classes.
+Most are the package's own functions; the conditioned inputs exist only here, because the package's
+conditional models do the same work inside classes. The training steps' references are the
+package's own, in :mod:`gannotes.steps` (``steps.gan_d_step`` and ``steps.gan_g_step`` for notebook 03).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..losses import (
     acgan_discriminator_loss,
@@ -36,59 +36,13 @@ __all__ = [
     "conditioned_inputs",
     "critic_loss",
     "discriminator_loss",
-    "discriminator_step",
     "frechet_distance",
     "generator_block",
     "generator_loss_non_saturating",
     "generator_loss_saturating",
-    "generator_step",
     "gradient_penalty",
     "weights_init",
 ]
-
-
-def discriminator_step(
-    G: nn.Module, D: nn.Module, d_optimizer: torch.optim.Optimizer, real_images: torch.Tensor, z: torch.Tensor
-) -> torch.Tensor:
-    """One update of D with the BCE loss; returns the loss (a detached scalar).
-
-    Args:
-        G: the generator, ``z (B, z_dim) -> images (B, 1, 28, 28)`` in ``[-1, 1]``.
-        D: the discriminator, ``images -> logits (B,)``.
-        d_optimizer: the optimizer over D's parameters.
-        real_images: ``(B, 1, 28, 28)`` in ``[-1, 1]``.
-        z: ``(B, z_dim)`` noise for the fakes.
-    """
-    fake = G(z).detach()  # D's loss must not send gradients into G: G is updated in its own step
-    loss = discriminator_loss(D(real_images), D(fake))
-    d_optimizer.zero_grad()  # gradients accumulate in .grad: clear the previous step's
-    loss.backward()
-    d_optimizer.step()
-    return loss.detach()
-
-
-def generator_step(G: nn.Module, D: nn.Module, g_optimizer: torch.optim.Optimizer, z: torch.Tensor) -> torch.Tensor:
-    """One update of G with the non-saturating loss through a frozen D; returns the loss (detached scalar).
-
-    Args:
-        G: the generator, ``z (B, z_dim) -> images (B, 1, 28, 28)``.
-        D: the discriminator, ``images -> logits (B,)``; unchanged by this step.
-        g_optimizer: the optimizer over G's parameters.
-        z: ``(B, z_dim)`` noise.
-    """
-    # Freeze D: G's update needs gradients through D's input, not for D's weights (it saves the
-    # work and leaves D's .grad alone). Restore each flag as it was afterwards.
-    trainable = [p.requires_grad for p in D.parameters()]
-    D.requires_grad_(False)
-    try:
-        loss = generator_loss_non_saturating(D(G(z)))
-        g_optimizer.zero_grad()
-        loss.backward()
-        g_optimizer.step()
-    finally:
-        for p, flag in zip(D.parameters(), trainable, strict=True):
-            p.requires_grad_(flag)
-    return loss.detach()
 
 
 def conditioned_inputs(z: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:

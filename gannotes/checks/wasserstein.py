@@ -1,26 +1,41 @@
 """Checks for the WGAN steps (07): the critic step with weight clipping, the generator step, and the
 critic step with the gradient penalty.
 
+The steps follow the contract of :mod:`gannotes.steps`: a critic step makes the fakes ``G(z)`` once,
+with their graph, trains the critic on ``D(real)`` and ``D(fake.detach())``, and returns
+``(fake, stats)``; the generator step gets those fakes, ``wgan_g_step(G, D, g_optimizer, fake)``,
+and trains G through them.
+
 Each check is a table (:func:`~gannotes.checks.core.check_against_table`): the learner's step, the
 reference step of :mod:`gannotes.steps` and each wrong version below run through one fixed scenario
-on tiny models with plain SGD, and what is compared is everything a step leaves behind: the loss it
-returns (and a critic step's Wasserstein estimate), the parameters of G and of the critic after the
-step, whether gradients reached G, and whether both networks are still trainable. SGD moves each
-parameter by ``lr * grad``, so a wrong loss, a missing ``zero_grad`` (the scenario leaves stale
-gradients in ``.grad`` first), a clip before the update or on the wrong network all leave different
-parameters. Each wrong version is a wrong implementation, the way a learner would get it wrong
-(written with one helper, :func:`_critic_step`, whose switches are the usual mistakes), with one message.
+on tiny models with plain SGD, and what is compared is everything a step leaves behind: the fakes a
+critic step returns (their values, and whether a backward pass through them still reaches G), the
+loss it returns (and a critic step's Wasserstein estimate), the parameters of G and of the critic
+after the step, whether gradients reached G, and whether both networks are still trainable. SGD
+moves each parameter by ``lr * grad``, so a wrong loss, a missing ``zero_grad`` (the scenario leaves
+stale gradients in ``.grad`` first), a clip before the update or on the wrong network all leave
+different parameters. Each wrong version is a wrong implementation, the way a learner would get it
+wrong (the critic steps are written with one helper, :func:`_critic_step`, whose switches are the
+usual mistakes), with one message.
+
+The fakes are made once per training step: a critic step runs G exactly once, the generator step
+not at all. A step that runs G any other number of times is observed by that count alone (whatever
+else it does), so that every way of generating twice, or of regenerating in the generator step, gets
+the one message that names it.
 
 The scenario's critic starts with weights wider than ``c = 0.01`` (PyTorch's default initialisation),
 so clipping changes it. The gradient-penalty step runs on a *linear* critic ``f(x) = <w, x> + b``:
 its gradient with respect to the input is ``w`` everywhere, so the penalty ``(||w|| - 1)^2`` does
 not depend on where between real and fake it is measured, and any correct ``gradient_penalty``
-(the learner's, or the package's) gives the same update.
+(the learner's, or the package's) gives the same update. Because that penalty does not depend on
+the fakes at all, the step also runs once more with a smooth (tanh) critic, where only one thing is
+observed, whether gradients reached G: that is how fakes passed to the penalty with their graph show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -46,7 +61,7 @@ STALE = 0.5  # the gradient a previous step leaves in .grad: a step that forgets
 _ORDER = "the order is optimizer.zero_grad(), loss.backward(), optimizer.step()"
 _NOT_LOGITS = (
     "a critic's outputs are scores, not logits: no sigmoid, no log, no BCE; the critic loss is "
-    "D(fake).mean() - D(real).mean()."
+    "D(fake.detach()).mean() - D(real).mean()."
 )
 
 
@@ -61,9 +76,35 @@ def _models(linear_critic: bool = False) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
+class _SmoothCritic(nn.Module):
+    """A critic whose input gradient varies smoothly with its input (tanh, not LeakyReLU): images -> scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 16), nn.Tanh(), nn.Linear(16, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
 def _stale(model: nn.Module) -> None:
     for p in model.parameters():
         p.grad = torch.full_like(p, STALE)
+
+
+@contextmanager
+def _counting_calls(model: nn.Module) -> Iterator[list[int]]:
+    """Count the calls of ``model`` inside the block (``calls[0]``), those that raise included."""
+    calls = [0]
+
+    def count(*_: Any) -> None:
+        calls[0] += 1
+
+    handle = model.register_forward_pre_hook(count)
+    try:
+        yield calls
+    finally:
+        handle.remove()
 
 
 def _loss(value: Any, key: str) -> Any:
@@ -94,18 +135,51 @@ def _estimate(value: Any) -> Any:
     return _loss(value, "wasserstein")
 
 
+def _graph_to(G: nn.Module, fake: torch.Tensor) -> str:
+    """Whether a backward pass from ``fake`` would still reach G's parameters (what G's step needs)."""
+    params = [p for p in G.parameters() if p.requires_grad]
+    if not fake.requires_grad or not params:
+        return "no graph"
+    try:
+        grads = torch.autograd.grad(fake.float().sum(), params, allow_unused=True)
+    except RuntimeError as err:
+        if "second time" in str(err):
+            return "graph already used by a backward pass"
+        if "inplace" in str(err):
+            return "G changed in place since the fakes were made"
+        return "backward through the fakes fails"
+    return "reaches G" if any(g is not None for g in grads) else "does not reach G"
+
+
+def _fakes_seen(G: nn.Module, fakes: Any) -> Any:
+    """The fakes a critic step returned: their values and where their graph leads, or what stands instead."""
+    if not isinstance(fakes, torch.Tensor):
+        return describe(fakes)
+    return {"values": fakes.detach().float(), "graph": _graph_to(G, fakes)}
+
+
 def _observe_d_step(fn: Callable[..., Any], linear_critic: bool) -> dict[str, Any]:
-    """One critic step ``fn(G, D, d_optimizer, real, z)`` from a fixed start, and what it left."""
+    """One critic step ``fn(G, D, d_optimizer, real, z) -> (fake, stats)`` from a fixed start, and what it left."""
     with seeded(900):
         G, D = _models(linear_critic)
         real = torch.rand(BATCH, 1, 28, 28) * 2 - 1
         z = torch.randn(BATCH, Z_DIM)
     _stale(D)
     optimizer = torch.optim.SGD(D.parameters(), lr=LR)
-    out = observe_call(fn, G, D, optimizer, real, z)
+    with _counting_calls(G) as calls:
+        out = observe_call(fn, G, D, optimizer, real, z)
+    if isinstance(out, Raised):
+        return {"raised": out}
+    if calls[0] != 1:
+        return {"times G ran": calls[0]}
+    if isinstance(out, tuple) and len(out) == 2:
+        fakes, stats = _fakes_seen(G, out[0]), out[1]
+    else:  # the training loop needs a pair: say what came back, and still read the stats from it
+        fakes, stats = f"not a pair (fakes, stats) but {describe(out)}", out
     return {
-        "loss": out if isinstance(out, Raised) else _loss(out, "d_loss"),
-        "wasserstein": out if isinstance(out, Raised) else _estimate(out),
+        "fakes": fakes,
+        "loss": _loss(stats, "d_loss"),
+        "wasserstein": _estimate(stats),
         "D": _parameters(D),
         "G": _parameters(G),
         "G has gradients": has_gradient(G),
@@ -113,14 +187,28 @@ def _observe_d_step(fn: Callable[..., Any], linear_critic: bool) -> dict[str, An
     }
 
 
+def _observe_gp_d_step(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The critic step on the linear critic, and whether gradients reach G when the critic is smooth."""
+    seen = _observe_d_step(fn, linear_critic=True)
+    with seeded(901):
+        G, D = MLPGenerator(z_dim=Z_DIM, hidden=16, depth=1), _SmoothCritic()
+        real = torch.rand(BATCH, 1, 28, 28) * 2 - 1
+        z = torch.randn(BATCH, Z_DIM)
+    observe_call(fn, G, D, torch.optim.SGD(D.parameters(), lr=LR), real, z)
+    return {**seen, "G has gradients, smooth critic": has_gradient(G)}
+
+
 def _observe_g_step(fn: Callable[..., Any]) -> dict[str, Any]:
-    """One generator step ``fn(G, D, g_optimizer, z)`` from a fixed start, and what it left."""
+    """One generator step ``fn(G, D, g_optimizer, fake)`` on fakes made with their graph, and what it left."""
     with seeded(910):
         G, D = _models()
-        z = torch.randn(BATCH, Z_DIM)
+        fake = G(torch.randn(BATCH, Z_DIM))  # as a critic step returns them: with their graph into G
     _stale(G)
     optimizer = torch.optim.SGD(G.parameters(), lr=LR)
-    out = observe_call(fn, G, D, optimizer, z)
+    with _counting_calls(G) as calls:
+        out = observe_call(fn, G, D, optimizer, fake)
+    if calls[0] != 0:  # even if it then raised: G(fake), say, from a step still written for noise z
+        return {"times G ran": calls[0]}
     return {
         "loss": out if isinstance(out, Raised) else _loss(out, "g_loss"),
         "G": _parameters(G),
@@ -132,11 +220,6 @@ def _observe_g_step(fn: Callable[..., Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # Pieces of the wrong versions
-
-
-def _fakes(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return G(z)
 
 
 def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -152,7 +235,7 @@ def _clip(model: nn.Module, c: float = CLIP) -> None:
 
 
 def _stats(loss: torch.Tensor, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
-    """What a critic step returns: its loss and the Wasserstein estimate mean f(x) - mean f(G(z))."""
+    """What a critic step reports: its loss and the Wasserstein estimate mean f(x) - mean f(G(z))."""
     return {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
 
 
@@ -174,22 +257,31 @@ def _critic_step(
     loss_of=lambda r, f: f.mean() - r.mean(),
     penalty=0.0,
     penalty_fn=losses.gradient_penalty,
-    detach=True,
+    make="with graph",
+    score_detached=True,
+    penalty_detached=True,
     zero_grad=True,
     step_first=False,
     clip_before=(),
     clip_after=(),
     clip_grads=None,
     returns="stats",
+    returns_fakes="fake",
 ):
     """A critic step with one or more of the usual mistakes switched on (the defaults: WGAN's, unclipped)."""
     for model in clip_before:
         _clip(model)
-    fake = _fakes(G, z) if detach else G(z)
-    real_scores, fake_scores = D(real), D(fake)
+    if make == "under no_grad":
+        with torch.no_grad():
+            fake = G(z)
+    elif make == "detached":
+        fake = G(z).detach()
+    else:
+        fake = G(z)
+    real_scores, fake_scores = D(real), D(fake.detach() if score_detached else fake)
     loss = loss_of(real_scores, fake_scores)
     if penalty:
-        loss = loss + penalty * penalty_fn(D, real, fake)
+        loss = loss + penalty * penalty_fn(D, real, fake.detach() if penalty_detached else fake)
     if zero_grad:
         opt.zero_grad()
     if step_first:
@@ -202,12 +294,70 @@ def _critic_step(
     for model in clip_after:
         _clip(model)
     if returns == "stats":
-        return _stats(loss, real_scores, fake_scores)
-    if returns == "loss only":
-        return loss.detach()
-    if returns == "estimate as loss":  # "wasserstein": the loss, i.e. fake minus real
-        return {"d_loss": loss.detach(), "wasserstein": loss.detach()}
-    return None
+        stats = _stats(loss, real_scores, fake_scores)
+    elif returns == "loss only":
+        stats = loss.detach()
+    elif returns == "estimate as loss":  # "wasserstein": the loss, i.e. fake minus real
+        stats = {"d_loss": loss.detach(), "wasserstein": loss.detach()}
+    else:
+        return None
+    if returns_fakes == "none":
+        return stats
+    if returns_fakes == "swapped":
+        return stats, fake
+    if returns_fakes == "detached":
+        return fake.detach(), stats
+    if returns_fakes == "new":  # fresh fakes from new noise, not the ones the critic scored
+        return G(torch.randn_like(z)), stats
+    if returns_fakes == "again":  # the same noise through G once more
+        return G(z), stats
+    return fake, stats
+
+
+_RETURN_STATS = (
+    'return fake, {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}'
+)
+_NO_STATS = (
+    "your step returns None: the training loop needs the fakes it made, for the generator's step, and the loss "
+    "and the Wasserstein estimate, to record them.",
+    "end the step with " + _RETURN_STATS + ".",
+)
+_NO_FAKES = (
+    "your step returns the stats only, not the fakes: the training loop gives the fakes of the critic step to the "
+    "generator's step, so a critic step returns the pair (fake, stats).",
+    "end the step with " + _RETURN_STATS + ": fake = G(z) as made at the start, with its graph.",
+)
+_SWAPPED = (
+    "your step returns (stats, fake): the training loop expects the pair the other way round, (fake, stats).",
+    _RETURN_STATS + ".",
+)
+_LOSS_ONLY = (
+    "your step returns the loss only as its stats: the training loop also needs the critic's Wasserstein "
+    "estimate, the number to watch during training.",
+    _RETURN_STATS + ", with the scores computed before the update.",
+)
+_ESTIMATE_SIGN = (
+    "the Wasserstein estimate you return has the wrong sign: it is mean f(x) - mean f(G(z)), real minus "
+    "generated, the opposite of the critic's loss.",
+    _RETURN_STATS + ".",
+)
+_FAKES_WITHOUT_GRAPH = (
+    "the fakes you return carry no graph back to G (detached, or made under torch.no_grad()): the generator's "
+    "step gets these fakes, and its loss could not reach G, so G would never be trained.",
+    "make fake = G(z) with its graph, let the critic score fake.detach() (the .detach() is for the critic's loss "
+    "only), and return fake itself.",
+)
+_G_TWICE = (
+    "your step runs G twice: the fakes are to be made once, fake = G(z), scored by the critic as fake.detach(), "
+    "and returned as they are for the generator's step (not generated again, from the same noise or new noise).",
+    "call G once at the start, fake = G(z), without torch.no_grad(); use fake.detach() for the critic and return fake.",
+)
+_NOT_DETACHED = (
+    "fake images not detached: the critic's loss sent gradients into G (G's .grad is filled) and its backward "
+    "pass used up the fakes' graph, so the generator's step on these same fakes would fail ('Trying to backward "
+    "through the graph a second time').",
+    "keep fake = G(z) as it is, and let the critic score D(fake.detach()).",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,12 +368,36 @@ def _d_no_return(G, D, opt, real, z):
     _critic_step(G, D, opt, real, z, clip_after=[D], returns=None)
 
 
+def _d_no_fakes(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="none")
+
+
+def _d_swapped(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="swapped")
+
+
 def _d_loss_only(G, D, opt, real, z):
     return _critic_step(G, D, opt, real, z, clip_after=[D], returns="loss only")
 
 
 def _d_estimate_sign(G, D, opt, real, z):
     return _critic_step(G, D, opt, real, z, clip_after=[D], returns="estimate as loss")
+
+
+def _d_returns_detached(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], make="detached")
+
+
+def _d_fakes_no_grad(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], make="under no_grad")
+
+
+def _d_returns_new_fakes(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="new")
+
+
+def _d_generates_twice(G, D, opt, real, z):
+    return _critic_step(G, D, opt, real, z, clip_after=[D], make="under no_grad", returns_fakes="again")
 
 
 def _d_sign_flipped(G, D, opt, real, z):
@@ -244,10 +418,10 @@ def _d_sum(G, D, opt, real, z):
 
 
 def _d_no_clip(G, D, opt, real, z):
-    stats = _critic_step(G, D, opt, real, z)
+    out = _critic_step(G, D, opt, real, z)
     for p in D.parameters():
         p = p.clamp(-CLIP, CLIP)  # noqa: PLW2901 - rebinds the name p: the parameter itself is unchanged
-    return stats
+    return out
 
 
 def _d_clip_before(G, D, opt, real, z):
@@ -271,12 +445,12 @@ def _d_clip_grad_norm(G, D, opt, real, z):
 
 
 def _d_clip_weights_only(G, D, opt, real, z):
-    stats = _critic_step(G, D, opt, real, z)
+    out = _critic_step(G, D, opt, real, z)
     with torch.no_grad():
         for name, p in D.named_parameters():
             if "weight" in name:
                 p.clamp_(-CLIP, CLIP)
-    return stats
+    return out
 
 
 def _d_no_zero_grad(G, D, opt, real, z):
@@ -288,33 +462,14 @@ def _d_step_before_backward(G, D, opt, real, z):
 
 
 def _d_not_detached(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, detach=False, clip_after=[D])
+    return _critic_step(G, D, opt, real, z, score_detached=False, clip_after=[D])
 
 
 def _d_g_left_frozen(G, D, opt, real, z):
     G.requires_grad_(False)
-    return _critic_step(G, D, opt, real, z, detach=False, clip_after=[D])
+    return _critic_step(G, D, opt, real, z, clip_after=[D])
 
 
-_RETURN_STATS = 'return {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}'
-_NO_RETURN = (
-    "your step returns None: the training loop records the loss it returns.",
-    "end the step with return loss.detach().",
-)
-_NO_STATS = (
-    "your step returns None: the training loop records the loss and the Wasserstein estimate it returns.",
-    "end the step with " + _RETURN_STATS + ".",
-)
-_LOSS_ONLY = (
-    "your step returns the loss only: the training loop also needs the critic's Wasserstein estimate, the "
-    "number to watch during training.",
-    _RETURN_STATS + ", with the scores computed before the update.",
-)
-_ESTIMATE_SIGN = (
-    "the Wasserstein estimate you return has the wrong sign: it is mean f(x) - mean f(G(z)), real minus "
-    "generated, the opposite of the critic's loss.",
-    _RETURN_STATS + ".",
-)
 _CLIP_MISSING = (
     "the critic's parameters were not clipped: after your step they lie outside [-c, c] = [-0.01, 0.01]. "
     "(A loop like `for p in D.parameters(): p = p.clamp(-c, c)` only rebinds the name p.)",
@@ -328,13 +483,19 @@ _CLIP_GRADIENTS = (
 
 WGAN_D_STEP_WRONG_VERSIONS = (
     WrongVersion(_d_no_return, *_NO_STATS),
+    WrongVersion(_d_no_fakes, *_NO_FAKES),
+    WrongVersion(_d_swapped, *_SWAPPED),
     WrongVersion(_d_loss_only, *_LOSS_ONLY),
     WrongVersion(_d_estimate_sign, *_ESTIMATE_SIGN),
+    WrongVersion(_d_returns_detached, *_FAKES_WITHOUT_GRAPH),
+    WrongVersion(_d_fakes_no_grad, *_FAKES_WITHOUT_GRAPH),
+    WrongVersion(_d_returns_new_fakes, *_G_TWICE),
+    WrongVersion(_d_generates_twice, *_G_TWICE),
     WrongVersion(
         _d_sign_flipped,
         "sign flipped: your critic minimises mean f(x) - mean f(G(z)), the Wasserstein estimate it should "
         "maximise, so it learns to score generated images above real ones.",
-        "loss = D(fake).mean() - D(real).mean().",
+        "loss = D(fake.detach()).mean() - D(real).mean().",
     ),
     WrongVersion(_d_bce, "your critic step uses the BCE discriminator loss (sigmoid and log).", _NOT_LOGITS),
     WrongVersion(_d_sigmoid, "you applied a sigmoid to the critic's scores.", _NOT_LOGITS),
@@ -348,18 +509,18 @@ WGAN_D_STEP_WRONG_VERSIONS = (
         _d_clip_before,
         "you clipped before the optimiser update: the update then moves the weights out of [-c, c] again, and "
         "the critic that scores the next batch is not clipped.",
-        "clip after d_optimizer.step(), as the last thing the step does.",
+        "clip after d_optimizer.step(), as the last thing the step does before it returns.",
     ),
     WrongVersion(
         _d_clip_g,
         "you clipped G's weights instead of the critic's: the Lipschitz constraint is on the critic, and G must "
-        "not change in the critic's step.",
+        "not change in the critic's step (changing it in place also breaks the graph of the fakes you return).",
         "clip D.parameters(), not G.parameters().",
     ),
     WrongVersion(
         _d_clip_both,
         "you clipped G's weights as well as the critic's: only the critic must be Lipschitz, and G must not "
-        "change in the critic's step.",
+        "change in the critic's step (changing it in place also breaks the graph of the fakes you return).",
         "clip D.parameters() only.",
     ),
     WrongVersion(_d_clip_grad_value, *_CLIP_GRADIENTS),
@@ -381,34 +542,32 @@ WGAN_D_STEP_WRONG_VERSIONS = (
         "no gradients yet.",
         _ORDER + ", then the clip.",
     ),
-    WrongVersion(
-        _d_not_detached,
-        "fake images not detached: the critic's loss sent gradients into G (G's .grad is filled), wasted work that "
-        "also pollutes G's next update.",
-        "make the fakes under torch.no_grad(), or with G(z).detach().",
-    ),
+    WrongVersion(_d_not_detached, *_NOT_DETACHED),
     WrongVersion(
         _d_g_left_frozen,
-        "G is left frozen (requires_grad False) after your critic step: the generator step would not train it.",
-        "do not freeze G here: make the fakes under torch.no_grad() (or G(z).detach()) instead.",
+        "G is left frozen (requires_grad False) after your critic step, and the fakes it made carry no graph: "
+        "the generator step could not train it.",
+        "do not freeze G here: fake = G(z) keeps its graph for G's step, and the critic scores fake.detach().",
     ),
 )
 
 
 @exercise_check("wgan_d_step")
 def check_wgan_d_step(fn: Callable[..., Any]) -> str:
-    """Check ``fn(G, D, d_optimizer, real, z) -> {"d_loss", "wasserstein"}``: one critic update on
-    ``mean f(G(z)) - mean f(x)``, then every critic parameter clipped into ``[-0.01, 0.01]`` (the default
-    ``clip``); it returns the loss and the estimate ``mean f(x) - mean f(G(z))``, both from before the update."""
+    """Check ``fn(G, D, d_optimizer, real, z) -> (fake, {"d_loss", "wasserstein"})``: ``fake = G(z)`` made once
+    with its graph, one critic update on ``mean f(fake) - mean f(x)`` with the fakes detached, then every critic
+    parameter clipped into ``[-0.01, 0.01]`` (the default ``clip``); it returns the fakes, for G's step, and
+    the loss and the estimate ``mean f(x) - mean f(G(z))``, both from before the update."""
     return check_against_table(
         fn,
         steps.wgan_d_step,
         lambda f: _observe_d_step(f, linear_critic=False),
         WGAN_D_STEP_WRONG_VERSIONS,
-        "returns the critic loss mean f(G(z)) - mean f(x) and the Wasserstein estimate, updates the critic like "
-        "the reference (zero_grad, backward, step), clips every critic parameter into [-c, c] after the update, "
-        "and leaves G untouched.",
-        "fakes under torch.no_grad(); loss = D(fake).mean() - D(real).mean(); zero_grad, backward, step; then "
+        "makes the fakes once and returns them with their graph into G, returns the critic loss "
+        "mean f(G(z)) - mean f(x) and the Wasserstein estimate, updates the critic like the reference "
+        "(zero_grad, backward, step) without sending gradients into G, clips every critic parameter into "
+        "[-c, c] after the update, and leaves G untouched.",
+        "fake = G(z); loss = D(fake.detach()).mean() - D(real).mean(); zero_grad, backward, step; then "
         "clamp every parameter of D into [-clip, clip] in place; " + _RETURN_STATS + ".",
     )
 
@@ -417,61 +576,65 @@ def check_wgan_d_step(fn: Callable[..., Any]) -> str:
 # The generator step (WGAN and WGAN-GP)
 
 
-def _g_frozen(D: nn.Module, loss_of_scores: Callable[[torch.Tensor], torch.Tensor], G, opt, z) -> torch.Tensor:
+def _g_frozen(D: nn.Module, loss_of_scores: Callable[[torch.Tensor], torch.Tensor], opt, fake) -> torch.Tensor:
     D.requires_grad_(False)
-    loss = loss_of_scores(D(G(z)))
+    loss = loss_of_scores(D(fake))
     _update(opt, loss)
     D.requires_grad_(True)
     return loss.detach()
 
 
-def _g_no_return(G, D, opt, z):
-    _g_frozen(D, losses.critic_generator_loss, G, opt, z)
+def _g_no_return(G, D, opt, fake):
+    _g_frozen(D, losses.critic_generator_loss, opt, fake)
 
 
-def _g_sign_flipped(G, D, opt, z):
-    return _g_frozen(D, lambda s: s.mean(), G, opt, z)
+def _g_sign_flipped(G, D, opt, fake):
+    return _g_frozen(D, lambda s: s.mean(), opt, fake)
 
 
-def _g_bce(G, D, opt, z):
-    return _g_frozen(D, losses.generator_loss_non_saturating, G, opt, z)
+def _g_bce(G, D, opt, fake):
+    return _g_frozen(D, losses.generator_loss_non_saturating, opt, fake)
 
 
-def _g_sum(G, D, opt, z):
-    return _g_frozen(D, lambda s: -s.sum(), G, opt, z)
+def _g_sum(G, D, opt, fake):
+    return _g_frozen(D, lambda s: -s.sum(), opt, fake)
 
 
-def _g_penalty_at_fakes(G, D, opt, z):
+def _g_penalty_at_fakes(G, D, opt, fake):
     D.requires_grad_(False)
-    fake = G(z)
     loss = -D(fake).mean() + GP_WEIGHT * losses.gradient_penalty(D, fake, fake)
     _update(opt, loss)
     D.requires_grad_(True)
     return loss.detach()
 
 
-def _g_detached(G, D, opt, z):
-    return _g_frozen(D, losses.critic_generator_loss, lambda z: G(z).detach(), opt, z)
+def _g_regenerates(G, D, opt, fake):
+    z = torch.randn(len(fake), G.z_dim)
+    return _g_frozen(D, losses.critic_generator_loss, opt, G(z))
 
 
-def _g_detached_not_frozen(G, D, opt, z):
-    loss = -D(G(z).detach()).mean()
+def _g_detached(G, D, opt, fake):
+    return _g_frozen(D, losses.critic_generator_loss, opt, fake.detach())
+
+
+def _g_detached_not_frozen(G, D, opt, fake):
+    loss = -D(fake.detach()).mean()
     _update(opt, loss)
     return loss.detach()
 
 
-def _g_no_zero_grad(G, D, opt, z):
+def _g_no_zero_grad(G, D, opt, fake):
     D.requires_grad_(False)
-    loss = -D(G(z)).mean()
+    loss = -D(fake).mean()
     loss.backward()
     opt.step()
     D.requires_grad_(True)
     return loss.detach()
 
 
-def _g_step_before_backward(G, D, opt, z):
+def _g_step_before_backward(G, D, opt, fake):
     D.requires_grad_(False)
-    loss = -D(G(z)).mean()
+    loss = -D(fake).mean()
     opt.zero_grad()
     opt.step()
     loss.backward()
@@ -479,55 +642,64 @@ def _g_step_before_backward(G, D, opt, z):
     return loss.detach()
 
 
-def _g_d_left_frozen(G, D, opt, z):
+def _g_d_left_frozen(G, D, opt, fake):
     D.requires_grad_(False)
-    loss = -D(G(z)).mean()
+    loss = -D(fake).mean()
     _update(opt, loss)
     return loss.detach()
 
 
-def _g_clip_g(G, D, opt, z):
-    loss = _g_frozen(D, losses.critic_generator_loss, G, opt, z)
+def _g_clip_g(G, D, opt, fake):
+    loss = _g_frozen(D, losses.critic_generator_loss, opt, fake)
     _clip(G)
     return loss
 
 
-def _g_clip_d(G, D, opt, z):
-    loss = _g_frozen(D, losses.critic_generator_loss, G, opt, z)
+def _g_clip_d(G, D, opt, fake):
+    loss = _g_frozen(D, losses.critic_generator_loss, opt, fake)
     _clip(D)
     return loss
 
 
+_NO_RETURN = (
+    "your step returns None: the training loop records the loss it returns.",
+    "end the step with return loss.detach().",
+)
 _PENALTY_IN_G = (
     "you added a gradient penalty to the generator's loss: the penalty constrains the critic and belongs in "
     "the critic's loss only.",
-    "the generator's loss is just -D(G(z)).mean(), for WGAN and WGAN-GP alike.",
+    "the generator's loss is just -D(fake).mean(), for WGAN and WGAN-GP alike.",
 )
-
 _G_DETACHED = (
-    "G received no gradient: the fakes were detached (or made under torch.no_grad()), so the critic's score "
-    "cannot flow back into G.",
-    "in the generator step, do not detach: loss = -D(G(z)).mean().",
+    "you detached the fakes you were given (fake.detach()): the critic's score cannot flow back into G, so this "
+    "step does not train G.",
+    "score the fakes as they are, loss = -D(fake).mean(); the .detach() belongs in the critic's step only.",
 )
 
 WGAN_G_STEP_WRONG_VERSIONS = (
     WrongVersion(_g_no_return, *_NO_RETURN),
     WrongVersion(
+        _g_regenerates,
+        "your generator step runs G: it must train G through the fakes it is given (the last critic step's, "
+        "made once with their graph), not generate new ones from fresh noise.",
+        "do not call G here: loss = -D(fake).mean() on the fake passed in.",
+    ),
+    WrongVersion(
         _g_sign_flipped,
         "sign flipped: your generator minimises mean f(G(z)), so it makes its images score *lower*, less like "
         "real ones.",
-        "loss = -D(G(z)).mean().",
+        "loss = -D(fake).mean().",
     ),
     WrongVersion(
         _g_bce,
         "your generator step uses the non-saturating BCE loss -ln sigmoid(f(G(z))): the critic's outputs are "
         "scores, not logits.",
-        "loss = -D(G(z)).mean(), no sigmoid, no log.",
+        "loss = -D(fake).mean(), no sigmoid, no log.",
     ),
     WrongVersion(
         _g_sum,
         f"your generator loss sums the scores over the batch instead of averaging them: it is {BATCH} times too large.",
-        "loss = -D(G(z)).mean().",
+        "loss = -D(fake).mean().",
     ),
     WrongVersion(_g_penalty_at_fakes, *_PENALTY_IN_G),
     WrongVersion(_g_detached, *_G_DETACHED),
@@ -563,14 +735,16 @@ WGAN_G_STEP_WRONG_VERSIONS = (
 
 @exercise_check("wgan_g_step")
 def check_wgan_g_step(fn: Callable[..., Any]) -> str:
-    """Check ``fn(G, D, g_optimizer, z) -> loss``: one update of G on ``-mean f(G(z))`` through a frozen critic."""
+    """Check ``fn(G, D, g_optimizer, fake) -> loss``: one update of G on ``-mean f(fake)`` through a frozen
+    critic, on the fakes it is given (made by the critic step with their graph into G), without running G."""
     return check_against_table(
         fn,
         steps.wgan_g_step,
         _observe_g_step,
         WGAN_G_STEP_WRONG_VERSIONS,
-        "returns -mean f(G(z)), updates G like the reference, and leaves the critic unchanged and trainable.",
-        "D.requires_grad_(False); loss = -D(G(z)).mean(); zero_grad, backward, step; D.requires_grad_(True); "
+        "returns -mean f(fake) on the fakes it is given, updates G through them like the reference, and leaves "
+        "the critic unchanged and trainable.",
+        "D.requires_grad_(False); loss = -D(fake).mean(); zero_grad, backward, step; D.requires_grad_(True); "
         "return loss.detach().",
     )
 
@@ -587,13 +761,29 @@ def _gp_no_return(G, D, opt, real, z):
     _gp_step(G, D, opt, real, z, returns=None)
 
 
+def _gp_no_fakes(G, D, opt, real, z):
+    return _gp_step(G, D, opt, real, z, returns_fakes="none")
+
+
 def _gp_loss_only(G, D, opt, real, z):
     return _gp_step(G, D, opt, real, z, returns="loss only")
 
 
 def _gp_estimate_with_penalty(G, D, opt, real, z):
-    stats = _gp_step(G, D, opt, real, z)
-    return {"d_loss": stats["d_loss"], "wasserstein": -stats["d_loss"]}
+    fake, stats = _gp_step(G, D, opt, real, z)
+    return fake, {"d_loss": stats["d_loss"], "wasserstein": -stats["d_loss"]}
+
+
+def _gp_returns_detached(G, D, opt, real, z):
+    return _gp_step(G, D, opt, real, z, make="detached")
+
+
+def _gp_fakes_no_grad(G, D, opt, real, z):
+    return _gp_step(G, D, opt, real, z, make="under no_grad")
+
+
+def _gp_generates_twice(G, D, opt, real, z):
+    return _gp_step(G, D, opt, real, z, make="under no_grad", returns_fakes="again")
 
 
 def _gp_sign_flipped(G, D, opt, real, z):
@@ -633,11 +823,16 @@ def _gp_step_before_backward(G, D, opt, real, z):
 
 
 def _gp_not_detached(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, detach=False)
+    return _gp_step(G, D, opt, real, z, score_detached=False, penalty_detached=False)
+
+
+def _gp_penalty_not_detached(G, D, opt, real, z):
+    return _gp_step(G, D, opt, real, z, penalty_detached=False)
 
 
 WGAN_GP_D_STEP_WRONG_VERSIONS = (
     WrongVersion(_gp_no_return, *_NO_STATS),
+    WrongVersion(_gp_no_fakes, *_NO_FAKES),
     WrongVersion(_gp_loss_only, *_LOSS_ONLY),
     WrongVersion(
         _gp_estimate_with_penalty,
@@ -645,27 +840,30 @@ WGAN_GP_D_STEP_WRONG_VERSIONS = (
         "mean f(x) - mean f(G(z)).",
         _RETURN_STATS + ".",
     ),
+    WrongVersion(_gp_returns_detached, *_FAKES_WITHOUT_GRAPH),
+    WrongVersion(_gp_fakes_no_grad, *_FAKES_WITHOUT_GRAPH),
+    WrongVersion(_gp_generates_twice, *_G_TWICE),
     WrongVersion(
         _gp_sign_flipped,
         "sign flipped: your critic minimises mean f(x) - mean f(G(z)) (plus the penalty), so it learns to score "
         "generated images above real ones.",
-        "loss = D(fake).mean() - D(real).mean() + gp_weight * gradient_penalty(D, real, fake).",
+        "loss = D(fake.detach()).mean() - D(real).mean() + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
     WrongVersion(_gp_bce, "your critic step uses the BCE discriminator loss (sigmoid and log).", _NOT_LOGITS),
     WrongVersion(
         _gp_missing,
         "the gradient penalty is missing: nothing keeps this critic Lipschitz (and there is no clipping here).",
-        "add gp_weight * gradient_penalty(D, real, fake) to the critic loss.",
+        "add gp_weight * gradient_penalty(D, real, fake.detach()) to the critic loss.",
     ),
     WrongVersion(
         _gp_weight_missing,
         f"the penalty weight is missing: the penalty enters the loss with weight 1, not lambda = {GP_WEIGHT:g}.",
-        "loss = critic loss + gp_weight * gradient_penalty(D, real, fake).",
+        "loss = critic loss + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
     WrongVersion(
         _gp_subtracted,
         "you subtracted the penalty: the critic would then be rewarded for gradients far from norm 1.",
-        "add it: loss = critic loss + gp_weight * gradient_penalty(D, real, fake).",
+        "add it: loss = critic loss + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
     WrongVersion(
         _gp_no_graph,
@@ -692,25 +890,33 @@ WGAN_GP_D_STEP_WRONG_VERSIONS = (
     ),
     WrongVersion(
         _gp_not_detached,
-        "fake images not detached: the critic's loss sent gradients into G (G's .grad is filled), wasted work that "
-        "also pollutes G's next update.",
-        "make the fakes under torch.no_grad(), or with G(z).detach(), and pass those to the penalty too.",
+        _NOT_DETACHED[0],
+        "keep fake = G(z) as it is, and give the critic and the penalty fake.detach().",
+    ),
+    WrongVersion(
+        _gp_penalty_not_detached,
+        "the penalty got the fakes with their graph: through the points between real and fake images, the "
+        "critic's loss sent gradients into G (G's .grad is filled) and used up the fakes' graph, so the "
+        "generator's step on these same fakes would fail.",
+        "pass the detached fakes to the penalty as well: gradient_penalty(D, real, fake.detach()).",
     ),
 )
 
 
 @exercise_check("wgan_gp_d_step")
 def check_wgan_gp_d_step(fn: Callable[..., Any]) -> str:
-    """Check ``fn(G, D, d_optimizer, real, z) -> {"d_loss", "wasserstein"}``: one critic update on
-    ``mean f(G(z)) - mean f(x) + 10 * gradient_penalty``, with no clipping; it returns that loss and the
-    estimate ``mean f(x) - mean f(G(z))`` (without the penalty)."""
+    """Check ``fn(G, D, d_optimizer, real, z) -> (fake, {"d_loss", "wasserstein"})``: ``fake = G(z)`` made
+    once with its graph, one critic update on ``mean f(fake) - mean f(x) + 10 * gradient_penalty`` with the
+    fakes detached (in the scores and in the penalty), with no clipping; it returns the fakes, for G's step,
+    and that loss and the estimate ``mean f(x) - mean f(G(z))`` (without the penalty)."""
     return check_against_table(
         fn,
         steps.wgan_gp_d_step,
-        lambda f: _observe_d_step(f, linear_critic=True),
+        _observe_gp_d_step,
         WGAN_GP_D_STEP_WRONG_VERSIONS,
-        "returns mean f(G(z)) - mean f(x) + 10 * penalty and the Wasserstein estimate, and updates the critic like "
-        "the reference (the penalty trains it), without clipping and without touching G.",
-        "fakes under torch.no_grad(); loss = D(fake).mean() - D(real).mean() + gp_weight * "
-        "gradient_penalty(D, real, fake); zero_grad, backward, step; " + _RETURN_STATS + ".",
+        "makes the fakes once and returns them with their graph into G, returns mean f(G(z)) - mean f(x) + "
+        "10 * penalty and the Wasserstein estimate, and updates the critic like the reference (the penalty trains "
+        "it), without clipping and without sending gradients into G.",
+        "fake = G(z); loss = D(fake.detach()).mean() - D(real).mean() + gp_weight * "
+        "gradient_penalty(D, real, fake.detach()); zero_grad, backward, step; " + _RETURN_STATS + ".",
     )
