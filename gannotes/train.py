@@ -275,7 +275,9 @@ def fit(
     try:
         while run.step < target:
             with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=amp):
-                for _ in range(cfg.n_critic):  # (1) update D
+                for i in range(cfg.n_critic):  # (1) update D
+                    # Only the last D step's fakes go to G's step: the others need no graph back into G.
+                    G.requires_grad_(i == cfg.n_critic - 1)
                     real_batch = next(run.batches)
                     z = torch.randn(cfg.batch_size, G.z_dim, device=run.device)
                     fakes, stats = _fakes_and_stats(d_step(G, D, run.d_optimizer, *real_batch, z))
@@ -299,6 +301,7 @@ def fit(
         print(f"Interrupted at step {run.step} of {target}{saved}.")
         raise
     finally:
+        G.requires_grad_(True)  # trainable again, even if interrupted between two D steps
         bar.close()
     return run.history
 
