@@ -20,6 +20,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 - :mod:`.evaluation` - mode coverage on the 2-D mixtures (08), the Fréchet distance (10)
 - :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
 - :mod:`.training` - one discriminator step, one generator step
+- :mod:`.steps_scenario` - the scenario the step checks share (tiny models, one step, what it leaves)
 - :mod:`.tips`     - instance noise, a wrapper around D (09)
 - :mod:`.models`   - the DCGAN generator block and initialisation, the conditional generator's input
 - :mod:`.reference` - the reference solutions under the exercise names

@@ -16,74 +16,31 @@ one message saying what is wrong and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
 from .. import losses, steps
-from ..models import MLPDiscriminator, MLPGenerator
-from .core import Raised, WrongVersion, check_against_table, exercise_check, fail, has_gradient, observe_call, seeded
+from .core import Raised, WrongVersion, check_against_table, exercise_check, fail, has_gradient, seeded
+from .steps_scenario import BATCH, Z_DIM, form, loss_seen, models_after, run_step, tiny_models
 from .training import check_verdicts, step_loss
 
-BATCH, Z_DIM, CLASSES, LR = 8, 8, 10, 0.1
+CLASSES = 10
 _DRAW = "fake_labels = torch.randint(G.num_classes, (len(z),), device=z.device)"
 _UPDATE = "d_optimizer.zero_grad(), loss.backward(), d_optimizer.step()"
 _RETURN = "return (fake, fake_labels), stats"
 
 
 def _scenario(seed: int) -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Tiny conditional models, real images with their labels, noise; D and G hold stale gradients."""
+    """Tiny conditional models, real images with their labels, noise."""
     with seeded(seed):
-        G = MLPGenerator(z_dim=Z_DIM, hidden=16, depth=1, num_classes=CLASSES)
-        D = MLPDiscriminator(hidden=16, depth=1, num_classes=CLASSES)
+        G, D = tiny_models(num_classes=CLASSES)
         real = torch.rand(BATCH, 1, 28, 28) * 2 - 1
         labels = torch.randint(CLASSES, (BATCH,))
         z = torch.randn(BATCH, Z_DIM)
     return G, D, real, labels, z
-
-
-def _stale(model: nn.Module) -> None:
-    """Gradients as a previous step leaves them: a step that forgets zero_grad adds them to its own."""
-    for p in model.parameters():
-        p.grad = torch.ones_like(p)
-
-
-def _loss(out: Any, key: str) -> Any:
-    """What a step returned, reduced to its loss (a tensor), or what it was instead, to compare."""
-    if isinstance(out, Raised):
-        return out
-    if isinstance(out, dict):
-        out = out.get(key)
-    return out.detach().float() if isinstance(out, torch.Tensor) else type(out).__name__
-
-
-def _parameters(model: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in model.parameters()]
-
-
-def _trainable(*models: nn.Module) -> list[bool]:
-    return [p.requires_grad for model in models for p in model.parameters()]
-
-
-def _count_calls(model: nn.Module) -> list[int]:
-    """A list that grows by one each time ``model`` runs forward: how often a step called it."""
-    calls: list[int] = []
-    model.register_forward_pre_hook(lambda module, args: calls.append(1))
-    return calls
-
-
-def _form(value: Any) -> Any:
-    """The form of what a step returned, e.g. ``((tensor, tensor), dict)`` (what raised stays :class:`Raised`)."""
-    if isinstance(value, Raised):
-        return value
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_form, value)) + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_form, value)) + "]"
-    if isinstance(value, torch.Tensor):
-        return "tensor"
-    return "dict" if isinstance(value, dict) else type(value).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,11 +49,9 @@ def _form(value: Any) -> Any:
 _D_FORM = "((tensor, tensor), dict)"  # (fake, fake_labels), stats
 
 
-def _run_d_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, list[int]]:
+def _run_d_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, int]:
     G, D, real, labels, z = _scenario(seed=500)
-    _stale(D)
-    calls = _count_calls(G)
-    out = observe_call(step, G, D, torch.optim.SGD(D.parameters(), lr=LR), real, labels, z)
+    out, calls = run_step(step, G, D, D, real, labels, z)
     return out, G, D, calls
 
 
@@ -117,16 +72,13 @@ def _observe_d_step(step: Callable[..., Any]) -> dict[str, Any]:
     out, G, D, calls = _run_d_step(step)
     fake, fake_labels, stats = _d_parts(out)
     return {
-        "returned": _form(out),
+        "returned": form(out),
         "fake": None if fake is None else fake.detach().float(),
         "fake leads back to G": None if fake is None else fake.requires_grad,
         "fake_labels": fake_labels,
-        "loss": _loss(stats, "d_loss"),
-        "G calls": len(calls),
-        "D after": _parameters(D),
-        "G after": _parameters(G),
-        "G got gradients": has_gradient(G),
-        "trainable": _trainable(G, D),
+        "loss": loss_seen(stats, "d_loss"),
+        "G calls": calls,
+        **models_after(G, D),
     }
 
 
@@ -193,156 +145,149 @@ def _d_step(
     }[returned]
 
 
-def _d_version(**change: Any) -> Callable[..., Any]:
-    def step(G, D, d_optimizer, real, labels, z):  # noqa: ANN001, ANN202 - a learner's signature
-        return _d_step(G, D, d_optimizer, real, labels, z, **change)
-
-    return step
-
-
 _PAIRS = "D(real, labels) and D(fake.detach(), fake_labels)"
 _ONCE = "make the fakes once, fake = G(z, fake_labels), judge D(fake.detach(), fake_labels), and " + _RETURN
 _STATS = "{'d_loss': loss.detach(), 'd_real': ..., 'd_fake': ...}"
 D_STEP_MISTAKES = (
     # Where the labels go
     WrongVersion(
-        _d_version(real_with="none", fake_with="none"),
+        partial(_d_step, real_with="none", fake_with="none"),
         "D was called without labels (D(real), D(fake)): a conditional discriminator judges pairs, 'is x a real "
         "image of class y?'. Without the label, nothing would punish G for drawing another digit than asked.",
         f"give D each batch's labels: {_PAIRS}.",
     ),
     WrongVersion(
-        _d_version(g_labels="none"),
+        partial(_d_step, g_labels="none"),
         "G was called without labels, G(z): a conditional generator must be told which digit to draw.",
         f"draw the fakes' labels, {_DRAW}, and make the fakes with fake = G(z, fake_labels).",
     ),
     WrongVersion(
-        _d_version(real_with="fake_labels"),
+        partial(_d_step, real_with="fake_labels"),
         "the real images were judged with the labels drawn for the fakes, D(real, fake_labels): D then learns that "
         "real images come with random labels, and stops checking whether image and label agree.",
         f"real images go with their own labels, the ones the step receives: {_PAIRS}.",
     ),
     WrongVersion(
-        _d_version(real_with="fake_labels", fake_with="labels"),
+        partial(_d_step, real_with="fake_labels", fake_with="labels"),
         "the labels are swapped: the real images were paired with the generator's labels, D(real, fake_labels), "
         "and the fakes with the real batch's, D(fake, labels).",
         f"each image is judged with its own label: {_PAIRS}.",
     ),
     WrongVersion(
-        _d_version(fake_with="labels"),
+        partial(_d_step, fake_with="labels"),
         "D judged the fakes with the real batch's labels, D(fake, labels), not with the labels G was asked for: "
         "D would punish G for drawing the very digit it was asked to draw.",
         "judge each fake with the label it was made from: D(fake.detach(), fake_labels), the tensor you gave G.",
     ),
     WrongVersion(
-        _d_version(fake_with="again"),
+        partial(_d_step, fake_with="again"),
         "the fake labels were drawn twice, once for G and again for D: D judged each fake against a label G was "
         "not asked for.",
         "draw fake_labels once, and use that same tensor in G(z, fake_labels), D(fake.detach(), fake_labels) and "
         "the return.",
     ),
     WrongVersion(
-        _d_version(fake_with="again", returned_labels="again"),
+        partial(_d_step, fake_with="again", returned_labels="again"),
         "the fake labels were drawn twice, once for G and again for D, and the second draw was returned with the "
         "fakes: D judges each fake against a label G was not asked for, here and in G's step.",
         "draw fake_labels once, and use that same tensor in G(z, fake_labels), D(fake.detach(), fake_labels) and "
         "the return.",
     ),
     WrongVersion(
-        _d_version(g_labels="real"),
+        partial(_d_step, g_labels="real"),
         "the fakes were made with the real batch's labels, G(z, labels): this step draws their labels at random, "
         "uniformly over the classes, as the CGAN game does (y ~ Uniform{0..K-1}).",
         f"{_DRAW}; fake = G(z, fake_labels); then D(fake.detach(), fake_labels), and {_RETURN}.",
     ),
     # The fakes: made once, detached where D judges them, returned with their graph and their labels
     WrongVersion(
-        _d_version(detach=False),
+        partial(_d_step, detach=False),
         "the fakes D judged were not detached, D(fake, fake_labels): D's loss sent gradients into G (G's .grad is "
         "filled), wasted work that also pollutes G's next update.",
         "detach them where D judges them, D(fake.detach(), fake_labels), and return fake itself, with its graph, "
         "for G's step.",
     ),
     WrongVersion(
-        _d_version(freeze_g=True),
+        partial(_d_step, freeze_g=True),
         "G is still frozen after your discriminator step (G.requires_grad_(False) was never undone): the "
         "generator step would not train it, and the fakes you return carry no graph back to G.",
         "do not freeze G here: D(fake.detach(), fake_labels) is what keeps D's loss out of G.",
     ),
     WrongVersion(
-        _d_version(returned_fake="detached"),
+        partial(_d_step, returned_fake="detached"),
         "the fakes your step returns are detached (made under torch.no_grad() or with .detach()): G's step gets "
         "them without the graph that leads back to G's weights, so it cannot train G.",
         "keep the graph: fake = G(z, fake_labels); detach only where D judges them, D(fake.detach(), fake_labels); "
         f"{_RETURN}.",
     ),
     WrongVersion(
-        _d_version(returned_fake="made again"),
+        partial(_d_step, returned_fake="made again"),
         "your step made the fakes twice, once for D and again for the return: the same images at twice the "
         "generator's cost, the very work that handing the fakes to G's step saves.",
         f"{_ONCE}.",
     ),
     WrongVersion(
-        _d_version(returned_fake="other noise"),
+        partial(_d_step, returned_fake="other noise"),
         "the fakes your step returns were made from other noise than the ones D judged: G's step would train G "
         "on fakes D never saw, and the generator runs twice per step.",
         f"{_ONCE}.",
     ),
     WrongVersion(
-        _d_version(returned_labels="labels"),
+        partial(_d_step, returned_labels="labels"),
         "your step returns the fakes with the real batch's labels, (fake, labels): G's step would then ask D "
         "about each fake with a label G was not asked for.",
         f"return the labels G was given, the ones you drew: {_RETURN}.",
     ),
     WrongVersion(
-        _d_version(returned_labels="again"),
+        partial(_d_step, returned_labels="again"),
         "your step returns the fakes with labels drawn again, not the ones G made them from: G's step would then "
         "ask D about each fake with a label G was not asked for.",
         f"draw fake_labels once, and return that same tensor with the fakes: {_RETURN}.",
     ),
     # D's update
     WrongVersion(
-        _d_version(zero_grad=False),
+        partial(_d_step, zero_grad=False),
         "zero_grad missing: the gradients already in D's .grad were added to this step's (PyTorch accumulates "
         "gradients across backward() calls).",
         f"one update, in this order: {_UPDATE}.",
     ),
     WrongVersion(
-        _d_version(update=False),
+        partial(_d_step, update=False),
         "D's parameters did not change: d_optimizer.step() was never called.",
         f"one update, in this order: {_UPDATE}.",
     ),
     WrongVersion(
-        _d_version(swap_loss=True),
+        partial(_d_step, swap_loss=True),
         "real and fake are swapped in the loss, discriminator_loss(fake_logits, real_logits): D learns to call "
         "the fakes real.",
         "losses.discriminator_loss(real_logits, fake_logits): the real pairs' logits first.",
     ),
     # What the step returns
     WrongVersion(
-        _d_version(returned="fake without labels"),
+        partial(_d_step, returned="fake without labels"),
         "your step returns the fakes without their labels, (fake, stats): G's step needs them to ask D about "
         "(fake, label) pairs, and fit hands it only what this step returns.",
         f"return the fakes with their labels, as one tuple: {_RETURN}.",
     ),
     WrongVersion(
-        _d_version(returned="stats only"),
+        partial(_d_step, returned="stats only"),
         "your step returns only its stats, no fakes: fit hands G's step the fakes and their labels that this "
         "step returns, so that the fakes are made once per step.",
         f"{_RETURN}, with stats = {_STATS}.",
     ),
     WrongVersion(
-        _d_version(returned="fakes only"),
+        partial(_d_step, returned="fakes only"),
         "your step returns the fakes and their labels but no stats: fit logs D's loss and verdicts from them.",
         f"{_RETURN}, with stats = {_STATS}.",
     ),
     WrongVersion(
-        _d_version(returned="three things"),
+        partial(_d_step, returned="three things"),
         "your step returns three things, (fake, fake_labels, stats): fit expects a pair, the fakes with their "
         "labels in one tuple, then the stats.",
         f"group the fakes with their labels: {_RETURN}.",
     ),
     WrongVersion(
-        _d_version(returned="stats first"),
+        partial(_d_step, returned="stats first"),
         "your step returns the stats first, (stats, (fake, fake_labels)): fit expects the fakes first.",
         f"{_RETURN}.",
     ),
@@ -393,7 +338,7 @@ def check_cgan_d_step(fn: Callable[..., Any]) -> str:
         "like the reference.",
         f"{_DRAW}; fake = G(z, fake_labels); loss = losses.discriminator_loss({_PAIRS.replace(' and ', ', ')}); "
         f"then {_UPDATE}; {_RETURN}"
-        + ("" if _form(out) == _D_FORM else f" (your step returns {_form(out)}, expected {_D_FORM})")
+        + ("" if form(out) == _D_FORM else f" (your step returns {form(out)}, expected {_D_FORM})")
         + ".",
     )
     # Same seed: the same fake labels as the learner's step drew, so the same logits it saw.
@@ -408,27 +353,18 @@ def check_cgan_d_step(fn: Callable[..., Any]) -> str:
 # The generator step
 
 
-def _run_g_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, list[int]]:
+def _run_g_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, int]:
     """The G step on fakes as the reference D step returns them: made from fake_labels, with their graph."""
     G, D, _, _, z = _scenario(seed=600)
     with seeded(600):
         fake_labels = torch.randint(CLASSES, (BATCH,))
-    fake = G(z, fake_labels)
-    _stale(G)
-    calls = _count_calls(G)
-    out = observe_call(step, G, D, torch.optim.SGD(G.parameters(), lr=LR), fake, fake_labels)
+    out, calls = run_step(step, G, D, G, G(z, fake_labels), fake_labels)
     return out, G, D, calls
 
 
 def _observe_g_step(step: Callable[..., Any]) -> dict[str, Any]:
     out, G, D, calls = _run_g_step(step)
-    return {
-        "loss": _loss(out, "g_loss"),
-        "G calls": len(calls),
-        "G after": _parameters(G),
-        "D after": _parameters(D),
-        "trainable": _trainable(G, D),
-    }
+    return {"loss": loss_seen(out, "g_loss"), "G calls": calls, **models_after(G, D, g_gradients=False)}
 
 
 def _g_step(
@@ -468,64 +404,57 @@ def _g_step(
     return {"g_loss": loss.detach()}
 
 
-def _g_version(**change: Any) -> Callable[..., dict[str, torch.Tensor]]:
-    def step(G, D, g_optimizer, fake, fake_labels):  # noqa: ANN001, ANN202 - a learner's signature
-        return _g_step(G, D, g_optimizer, fake, fake_labels, **change)
-
-    return step
-
-
 _G_LOSS = "loss = losses.generator_loss_non_saturating(D(fake, fake_labels))"
 _NO_G = "use the fakes and labels the step receives, as they are (G is not called here)"
 G_STEP_MISTAKES = (
     WrongVersion(
-        _g_version(d_labels="none"),
+        partial(_g_step, d_labels="none"),
         "the generator step does not condition D: D(fake) without labels. G's loss must ask D 'is this a real "
         "image of the class G was asked for?', or G is never pushed to obey its label.",
         f"{_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(d_labels="again"),
+        partial(_g_step, d_labels="again"),
         "the generator step judged the fakes against labels it drew again, not the fake_labels they were made "
         "from: G is pushed towards random classes, so it learns to ignore its label.",
         f"ask D about the fakes with the labels that come with them: {_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(remake="with fresh noise"),
+        partial(_g_step, remake="with fresh noise"),
         "the generator step made new fakes from fresh noise, G(torch.randn(...), fake_labels), instead of using "
         "the ones it was given: the generator runs twice per step, and G is trained on other samples than D "
         "just judged.",
         f"{_NO_G}: {_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(remake="with new labels"),
+        partial(_g_step, remake="with new labels"),
         "the generator step drew new labels and new noise and made its own fakes, instead of using the fakes and "
         "labels it was given: the generator runs twice per step, on other samples than D just judged.",
         f"{_NO_G}: {_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(detach=True),
+        partial(_g_step, detach=True),
         "the fakes were detached in the generator step: D's verdict cannot flow back into G, so there is no "
         "gradient to train it (backward() fails when D is frozen too).",
         f"no .detach() and no torch.no_grad() here: {_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(detach=True, freeze=False, unfreeze=False),
+        partial(_g_step, detach=True, freeze=False, unfreeze=False),
         "the fakes were detached in the generator step: D's verdict cannot flow back into G, so G did not change.",
         f"no .detach() and no torch.no_grad() here: {_G_LOSS}.",
     ),
     WrongVersion(
-        _g_version(unfreeze=False),
+        partial(_g_step, unfreeze=False),
         "D is still frozen after your generator step: the next discriminator step would not train it.",
         "set D.requires_grad_(True) again at the end of the generator step.",
     ),
     WrongVersion(
-        _g_version(zero_grad=False),
+        partial(_g_step, zero_grad=False),
         "zero_grad missing: the gradients already in G's .grad were added to this step's.",
         "one update, in this order: g_optimizer.zero_grad(), loss.backward(), g_optimizer.step().",
     ),
     WrongVersion(
-        _g_version(loss_fn=losses.generator_loss_saturating),
+        partial(_g_step, loss_fn=losses.generator_loss_saturating),
         "this is the saturating (minimax) loss, ln(1 - D(G(z, y), y)): its gradient vanishes while D easily "
         "rejects the fakes, early in training.",
         f"use the non-saturating loss: {_G_LOSS}.",

@@ -20,13 +20,13 @@ a version that matches no wrong version of the table is told what differs from t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
 
 from .. import losses, steps
-from ..models import MLPDiscriminator, MLPGenerator
 from .core import (
     CheckFailure,
     ErrorHint,
@@ -39,16 +39,27 @@ from .core import (
     fail,
     fmt,
     has_gradient,
-    observe_call,
     same_values,
     scalar_output,
     seeded,
 )
 from .losses import discriminator_mistakes, generator_loss_mistakes
+from .steps_scenario import (
+    BATCH,
+    LR,
+    Z_DIM,
+    form,
+    loss_seen,
+    models_after,
+    parameters,
+    run_step,
+    tiny_models,
+    trainable,
+)
 
-BATCH, Z_DIM, LR = 8, 8, 0.1
-STALE = 1.0  # the gradient a previous step leaves in .grad: a step that forgets zero_grad adds it
 _STEP_ORDER = "the order is optimizer.zero_grad(), loss.backward(), optimizer.step()."
+_D_UPDATE_ONCE = "one update: " + _STEP_ORDER + " Call d_optimizer.step() exactly once."
+_G_UPDATE_ONCE = "one update with the non-saturating loss: " + _STEP_ORDER + " Call g_optimizer.step() exactly once."
 STEP_ERRORS = (
     ErrorHint(
         "modified by an inplace operation",
@@ -61,9 +72,17 @@ _D_RECIPE = (
     "fake = G(z); loss = losses.discriminator_loss(D(real), D(fake.detach())); d_optimizer.zero_grad(), "
     "loss.backward(), d_optimizer.step(); return fake, loss.detach()"
 )
+_D_PASSED = (
+    "makes the fakes G(z) once, returns them with their graph for G's step, returns the right loss, updates D "
+    "exactly like the reference (zero_grad, backward, step) and leaves G untouched (D saw the fakes detached)."
+)
 _G_RECIPE = (
     "D.requires_grad_(False); loss = losses.generator_loss_non_saturating(D(fake)); g_optimizer.zero_grad(), "
     "loss.backward(), g_optimizer.step(); D.requires_grad_(True); return loss.detach()"
+)
+_G_PASSED = (
+    "returns the non-saturating loss on the fakes it is given, updates G exactly like the reference without "
+    "running G again, and leaves D unchanged and trainable"
 )
 
 
@@ -105,51 +124,21 @@ def check_verdicts(stats: object, real_logits: torch.Tensor, fake_logits: torch.
             )
 
 
-def _models() -> tuple[nn.Module, nn.Module]:
-    return MLPGenerator(z_dim=Z_DIM, hidden=16, depth=1), MLPDiscriminator(hidden=16, depth=1)
-
-
-def _stale(model: nn.Module) -> None:
-    """Gradients as a previous step leaves them: a step that forgets zero_grad adds them to its own."""
-    for p in model.parameters():
-        p.grad = torch.full_like(p, STALE)
-
-
-def _parameters(model: nn.Module) -> tuple[torch.Tensor, ...]:
-    return tuple(p.detach().clone() for p in model.parameters())
-
-
-def _trainable(*models: nn.Module) -> tuple[bool, ...]:
-    return tuple(all(p.requires_grad for p in model.parameters()) for model in models)
-
-
 def _same(a: nn.Module, b: nn.Module) -> bool:
     """True when two models of one architecture hold the same parameter values."""
-    return all(same_values(x, y) for x, y in zip(_parameters(a), _parameters(b), strict=True))
+    return all(same_values(x, y) for x, y in zip(parameters(a), parameters(b), strict=True))
 
 
-def _max_difference(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> float:
-    return max((x - y).abs().max().item() for x, y in zip(a, b, strict=True))
+def _expect_loss(loss: torch.Tensor, expected: torch.Tensor, hint: str) -> None:
+    """Fail when the loss a step returned is not the ``expected`` one."""
+    if not same_values(loss, expected):
+        fail(f"the loss your step returns is {fmt(loss)}, expected {fmt(expected)}.", hint)
 
 
-def _loss(value: Any, key: str) -> Any:
-    """What a step returned as its stats, reduced to its loss (a float tensor), or a description."""
-    if isinstance(value, dict):
-        value = value.get(key)
-    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
-        return value.detach().float()
-    return describe(value)
-
-
-class _ForwardPasses:
-    """Counts the calls of a model's forward (a pre-hook: a call that raises counts too)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.n = 0
-        model.register_forward_pre_hook(self._count)
-
-    def _count(self, *_: Any) -> None:
-        self.n += 1
+def _differs(name: str, after: nn.Module, reference: nn.Module, hint: str) -> NoReturn:
+    """Fail: the parameters of ``name`` after the step differ from those after the reference step."""
+    diff = max((x - y).abs().max().item() for x, y in zip(parameters(after), parameters(reference), strict=True))
+    fail(f"{name}'s parameters after your step differ from the reference's (max difference {diff:.3g}).", hint)
 
 
 def _known_error(out: Any) -> None:
@@ -185,7 +174,7 @@ def _table_then(
 
 def _d_scenario() -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor]:
     with seeded(700):
-        G, D = _models()
+        G, D = tiny_models()
         real = torch.rand(BATCH, 1, 28, 28) * 2 - 1
         z = torch.randn(BATCH, Z_DIM)
     return G, D, real, z
@@ -195,10 +184,8 @@ def _run_d_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, in
     """One ``step(G, D, d_optimizer, real, z)`` from the scenario; what it returned, the models after it, and
     how many times G ran."""
     G, D, real, z = _d_scenario()
-    _stale(D)
-    passes = _ForwardPasses(G)
-    out = observe_call(step, G, D, torch.optim.SGD(D.parameters(), lr=LR), real, z)
-    return out, G, D, passes.n
+    out, passes = run_step(step, G, D, D, real, z)
+    return out, G, D, passes
 
 
 def _returned(out: Any) -> str:
@@ -221,17 +208,14 @@ def _observe_d_step(step: Callable[..., Any]) -> Any:
     if isinstance(out, Raised):
         return out
     if not _is_pair(out):
-        return {"returns": _returned(out)}
+        return {"returns": form(out)}
     fake, stats = out
     return {
         "fakes": fake.detach().float() if isinstance(fake, torch.Tensor) else describe(fake),
         "fakes keep G's graph": isinstance(fake, torch.Tensor) and fake.grad_fn is not None,
         "G's forward passes": passes,
-        "loss": _loss(stats, "d_loss"),
-        "D after": _parameters(D),
-        "G after": _parameters(G),
-        "G got gradients": has_gradient(G),
-        "trainable": _trainable(G, D),
+        "loss": loss_seen(stats, "d_loss"),
+        **models_after(G, D),
     }
 
 
@@ -267,13 +251,6 @@ def _d_step(
     return fake, loss.detach()
 
 
-def _d_version(**change: Any) -> Callable[..., Any]:
-    def step(G, D, d_optimizer, real, z):  # noqa: ANN001, ANN202 - a learner's signature
-        return _d_step(G, D, d_optimizer, real, z, **change)
-
-    return step
-
-
 _RETURN_PAIR = (
     "end your step with: return fake, loss.detach() (the fakes G(z) it made, with their graph, and the loss)."
 )
@@ -304,18 +281,18 @@ _D_ZERO_GRAD = (
 _D_NO_STEP = "D's parameters did not change: d_optimizer.step() was never called, or called before loss.backward()."
 
 D_STEP_MISTAKES = (
-    WrongVersion(_d_version(make="detached"), _FAKES_WITHOUT_GRAPH, _KEEP_GRAPH),
-    WrongVersion(_d_version(noise="fresh"), _NOT_FROM_Z, "fake = G(z), with the z argument."),
+    WrongVersion(partial(_d_step, make="detached"), _FAKES_WITHOUT_GRAPH, _KEEP_GRAPH),
+    WrongVersion(partial(_d_step, noise="fresh"), _NOT_FROM_Z, "fake = G(z), with the z argument."),
     WrongVersion(
-        _d_version(twice=True), _MADE_TWICE, "fake = G(z) once; D(fake.detach()) in D's loss; return fake, ..."
+        partial(_d_step, twice=True), _MADE_TWICE, "fake = G(z) once; D(fake.detach()) in D's loss; return fake, ..."
     ),
     WrongVersion(
-        _d_version(detach_input=False),
+        partial(_d_step, detach_input=False),
         _NOT_DETACHED,
         "D(fake.detach()) in D's loss; the fakes you return keep their graph, for G's step.",
     ),
-    WrongVersion(_d_version(zero_grad=False), _D_ZERO_GRAD, "call d_optimizer.zero_grad() first; " + _STEP_ORDER),
-    WrongVersion(_d_version(update=False), _D_NO_STEP, _STEP_ORDER),
+    WrongVersion(partial(_d_step, zero_grad=False), _D_ZERO_GRAD, "call d_optimizer.zero_grad() first; " + _STEP_ORDER),
+    WrongVersion(partial(_d_step, update=False), _D_NO_STEP, _STEP_ORDER),
 )
 
 
@@ -386,37 +363,21 @@ def check_discriminator_step(
             fail(_NOT_DETACHED, "D(fake.detach()) in D's loss; the fakes you return keep their graph, for G's step.")
         if not _same(G_after, G):
             fail("G's parameters changed: a discriminator step must update only D.", "step only d_optimizer.")
-        if not all(_trainable(G_after, D_after)):
+        if not all(trainable(G_after, D_after)):
             fail(
                 "G or D is left frozen (requires_grad False) after your step: the next steps could not train it.",
                 "do not freeze anything in D's step: detach the fakes D sees, D(fake.detach()).",
             )
-        expected = losses.discriminator_loss(real_logits, fake_logits)
-        if not same_values(loss, expected):
-            fail(
-                f"the loss your step returns is {fmt(loss)}, expected {fmt(expected)}.",
-                "loss = losses.discriminator_loss(D(real), D(fake.detach())), computed before the update, and "
-                "return it.",
-            )
+        _expect_loss(
+            loss,
+            losses.discriminator_loss(real_logits, fake_logits),
+            "loss = losses.discriminator_loss(D(real), D(fake.detach())), computed before the update, and return it.",
+        )
         if _same(D_after, D):
             fail(_D_NO_STEP, _STEP_ORDER)
-        _, _, D_ref, _ = _run_d_step(steps.gan_d_step)
-        fail(
-            f"D's parameters after your step differ from the reference's "
-            f"(max difference {_max_difference(_parameters(D_after), _parameters(D_ref)):.3g}).",
-            "one update: " + _STEP_ORDER + " Call d_optimizer.step() exactly once.",
-        )
+        _differs("D", D_after, _run_d_step(steps.gan_d_step)[2], _D_UPDATE_ONCE)
 
-    passed = _table_then(
-        fn,
-        steps.gan_d_step,
-        _observe_d_step,
-        D_STEP_MISTAKES,
-        "makes the fakes G(z) once, returns them with their graph for G's step, returns the right loss, updates D "
-        "exactly like the reference (zero_grad, backward, step) and leaves G untouched (D saw the fakes detached).",
-        _D_RECIPE + ".",
-        explain,
-    )
+    passed = _table_then(fn, steps.gan_d_step, _observe_d_step, D_STEP_MISTAKES, _D_PASSED, _D_RECIPE + ".", explain)
     check_verdicts(out[1], real_logits, fake_logits)
     return passed
 
@@ -427,7 +388,7 @@ def check_discriminator_step(
 
 def _g_scenario() -> tuple[nn.Module, nn.Module, torch.Tensor]:
     with seeded(800):
-        G, D = _models()
+        G, D = tiny_models()
         z = torch.randn(BATCH, Z_DIM)
     return G, D, z
 
@@ -436,25 +397,15 @@ def _run_g_step(step: Callable[..., Any]) -> tuple[Any, nn.Module, nn.Module, in
     """One ``step(G, D, g_optimizer, fake)`` on fakes ``G(z)`` made with their graph, as D's step returns
     them; what it returned, the models after it, and how many times G ran inside it."""
     G, D, z = _g_scenario()
-    fake = G(z)
-    _stale(G)
-    passes = _ForwardPasses(G)
-    out = observe_call(step, G, D, torch.optim.SGD(G.parameters(), lr=LR), fake)
-    return out, G, D, passes.n
+    out, passes = run_step(step, G, D, G, G(z))
+    return out, G, D, passes
 
 
 def _observe_g_step(step: Callable[..., Any]) -> Any:
     out, G, D, passes = _run_g_step(step)
     if isinstance(out, Raised):
         return out
-    return {
-        "loss": _loss(out, "g_loss"),
-        "G's forward passes": passes,
-        "G after": _parameters(G),
-        "G got gradients": has_gradient(G),
-        "D after": _parameters(D),
-        "trainable": _trainable(G, D),
-    }
+    return {"loss": loss_seen(out, "g_loss"), "G's forward passes": passes, **models_after(G, D)}
 
 
 def _g_step(
@@ -492,13 +443,6 @@ def _g_step(
     return loss.detach()
 
 
-def _g_version(**change: Any) -> Callable[..., torch.Tensor]:
-    def step(G, D, g_optimizer, fake):  # noqa: ANN001, ANN202 - a learner's signature
-        return _g_step(G, D, g_optimizer, fake, **change)
-
-    return step
-
-
 _REGENERATED = (
     "your generator step ran G: it made fakes of its own instead of using the ones it is given. The fakes come from "
     "D's step, made once, so G learns from the very fakes D was just trained on."
@@ -512,26 +456,30 @@ _D_CHANGED = "D's parameters changed: the generator step must update only G."
 _D_FROZEN = "D is still frozen after your generator step: the next discriminator step would not train it."
 
 G_STEP_MISTAKES = (
-    WrongVersion(_g_version(regenerate=True), _REGENERATED, _USE_FAKE + " Do not call G in g_step."),
-    WrongVersion(_g_version(detach=True), _G_NO_GRADIENT + " (backward() fails when D is frozen too).", _USE_FAKE),
+    WrongVersion(partial(_g_step, regenerate=True), _REGENERATED, _USE_FAKE + " Do not call G in g_step."),
     WrongVersion(
-        _g_version(detach=True, freeze=False, unfreeze=False), _G_NO_GRADIENT + ": G did not change.", _USE_FAKE
+        partial(_g_step, detach=True), _G_NO_GRADIENT + " (backward() fails when D is frozen too).", _USE_FAKE
     ),
     WrongVersion(
-        _g_version(freeze=False, unfreeze=False, update_d=True),
+        partial(_g_step, detach=True, freeze=False, unfreeze=False), _G_NO_GRADIENT + ": G did not change.", _USE_FAKE
+    ),
+    WrongVersion(
+        partial(_g_step, freeze=False, unfreeze=False, update_d=True),
         _D_CHANGED,
         "freeze D with D.requires_grad_(False) during the step and step only g_optimizer.",
     ),
     WrongVersion(
-        _g_version(unfreeze=False), _D_FROZEN, "set D.requires_grad_(True) again at the end of the generator step."
+        partial(_g_step, unfreeze=False),
+        _D_FROZEN,
+        "set D.requires_grad_(True) again at the end of the generator step.",
     ),
     WrongVersion(
-        _g_version(zero_grad=False),
+        partial(_g_step, zero_grad=False),
         "zero_grad missing: the gradients already in G's .grad were added to this step's.",
         "call g_optimizer.zero_grad() before loss.backward(); " + _STEP_ORDER,
     ),
     WrongVersion(
-        _g_version(update=False),
+        partial(_g_step, update=False),
         "G's parameters did not change: g_optimizer.step() was never called, or called before loss.backward().",
         _STEP_ORDER,
     ),
@@ -576,14 +524,14 @@ def check_generator_step(
             fail(_REGENERATED, _USE_FAKE + " Do not call G in g_step.")
         if not _same(D_after, D):
             fail(_D_CHANGED, "freeze D with D.requires_grad_(False) during the step and step only g_optimizer.")
-        if not all(_trainable(D_after)):
+        if not all(trainable(D_after)):
             fail(_D_FROZEN, "set D.requires_grad_(True) again at the end of the generator step.")
-        if not same_values(loss, expected):
-            fail(
-                f"the loss your step returns is {fmt(loss)}, expected {fmt(expected)}.",
-                "loss = losses.generator_loss_non_saturating(D(fake)) with the fakes you are given, computed before "
-                "the update.",
-            )
+        _expect_loss(
+            loss,
+            expected,
+            "loss = losses.generator_loss_non_saturating(D(fake)) with the fakes you are given, computed before "
+            "the update.",
+        )
         if _same(G_after, G):
             if not has_gradient(G_after):
                 fail(_G_NO_GRADIENT + ": G did not change.", _USE_FAKE)
@@ -591,23 +539,9 @@ def check_generator_step(
                 "G's parameters did not change: g_optimizer.step() was never called, or called before loss.backward().",
                 _STEP_ORDER,
             )
-        G_ref = _run_g_step(steps.gan_g_step)[1]
-        fail(
-            f"G's parameters after your step differ from the reference's "
-            f"(max difference {_max_difference(_parameters(G_after), _parameters(G_ref)):.3g}).",
-            "one update with the non-saturating loss: " + _STEP_ORDER + " Call g_optimizer.step() exactly once.",
-        )
+        _differs("G", G_after, _run_g_step(steps.gan_g_step)[1], _G_UPDATE_ONCE)
 
-    passed = _table_then(
-        fn,
-        steps.gan_g_step,
-        _observe_g_step,
-        G_STEP_MISTAKES,
-        "returns the non-saturating loss on the fakes it is given, updates G exactly like the reference without "
-        "running G again, and leaves D unchanged and trainable",
-        _G_RECIPE + ".",
-        explain,
-    )
+    passed = _table_then(fn, steps.gan_g_step, _observe_g_step, G_STEP_MISTAKES, _G_PASSED, _G_RECIPE + ".", explain)
     if has_gradient(D_after):
         passed += (
             " (note: D's .grad was filled — harmless, the next D step clears it, but D.requires_grad_(False) "

@@ -15,8 +15,8 @@ after the step, whether gradients reached G, and whether both networks are still
 moves each parameter by ``lr * grad``, so a wrong loss, a missing ``zero_grad`` (the scenario leaves
 stale gradients in ``.grad`` first), a clip before the update or on the wrong network all leave
 different parameters. Each wrong version is a wrong implementation, the way a learner would get it
-wrong (the critic steps are written with one helper, :func:`_critic_step`, whose switches are the
-usual mistakes), with one message.
+wrong (written with two helpers, :func:`_critic_step` and :func:`_generator_step`, whose switches
+are the usual mistakes), with one message.
 
 The fakes are made once per training step: a critic step runs G exactly once, the generator step
 not at all. A step that runs G any other number of times is observed by that count alone (whatever
@@ -34,15 +34,15 @@ observed, whether gradients reached G: that is how fakes passed to the penalty w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
 from .. import losses, steps
-from ..models import MLPDiscriminator, MLPGenerator
+from ..models import MLPGenerator
 from .core import (
     Raised,
     WrongVersion,
@@ -53,8 +53,9 @@ from .core import (
     observe_call,
     seeded,
 )
+from .steps_scenario import BATCH, LR, Z_DIM, loss_seen, models_after, run_step
+from .steps_scenario import tiny_models as _models
 
-BATCH, Z_DIM, LR = 8, 8, 0.1
 CLIP, GP_WEIGHT = 0.01, 10.0  # the defaults of steps.wgan_d_step and steps.wgan_gp_d_step
 STALE = 0.5  # the gradient a previous step leaves in .grad: a step that forgets zero_grad adds it
 
@@ -69,13 +70,6 @@ _NOT_LOGITS = (
 # The scenario
 
 
-def _models(linear_critic: bool = False) -> tuple[nn.Module, nn.Module]:
-    """A tiny generator and critic (no batch norm): an MLP critic, or a linear one (``depth=0``)."""
-    G = MLPGenerator(z_dim=Z_DIM, hidden=16, depth=1)
-    D = MLPDiscriminator(hidden=16, depth=0 if linear_critic else 1)
-    return G, D
-
-
 class _SmoothCritic(nn.Module):
     """A critic whose input gradient varies smoothly with its input (tanh, not LeakyReLU): images -> scores."""
 
@@ -87,52 +81,11 @@ class _SmoothCritic(nn.Module):
         return self.net(x).squeeze(1)
 
 
-def _stale(model: nn.Module) -> None:
-    for p in model.parameters():
-        p.grad = torch.full_like(p, STALE)
-
-
-@contextmanager
-def _counting_calls(model: nn.Module) -> Iterator[list[int]]:
-    """Count the calls of ``model`` inside the block (``calls[0]``), those that raise included."""
-    calls = [0]
-
-    def count(*_: Any) -> None:
-        calls[0] += 1
-
-    handle = model.register_forward_pre_hook(count)
-    try:
-        yield calls
-    finally:
-        handle.remove()
-
-
-def _loss(value: Any, key: str) -> Any:
-    """What a step returned, as something to compare: its loss as a float tensor, or a description."""
-    if isinstance(value, dict):
-        if key not in value:
-            return f"a dict without {key!r}"
-        value = value[key]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return torch.tensor(float(value))
-    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
-        return value.detach().float()
-    return describe(value)
-
-
-def _parameters(model: nn.Module) -> tuple[torch.Tensor, ...]:
-    return tuple(p.detach().clone() for p in model.parameters())
-
-
-def _trainable(model: nn.Module) -> bool:
-    return all(p.requires_grad for p in model.parameters())
-
-
 def _estimate(value: Any) -> Any:
     """The Wasserstein estimate a critic step returned (``"wasserstein"`` in its dict), or what stands instead."""
     if not isinstance(value, dict) or "wasserstein" not in value:
         return "no 'wasserstein' returned"
-    return _loss(value, "wasserstein")
+    return loss_seen(value, "wasserstein")
 
 
 def _graph_to(G: nn.Module, fake: torch.Tensor) -> str:
@@ -161,30 +114,19 @@ def _fakes_seen(G: nn.Module, fakes: Any) -> Any:
 def _observe_d_step(fn: Callable[..., Any], linear_critic: bool) -> dict[str, Any]:
     """One critic step ``fn(G, D, d_optimizer, real, z) -> (fake, stats)`` from a fixed start, and what it left."""
     with seeded(900):
-        G, D = _models(linear_critic)
+        G, D = _models(linear_critic=linear_critic)
         real = torch.rand(BATCH, 1, 28, 28) * 2 - 1
         z = torch.randn(BATCH, Z_DIM)
-    _stale(D)
-    optimizer = torch.optim.SGD(D.parameters(), lr=LR)
-    with _counting_calls(G) as calls:
-        out = observe_call(fn, G, D, optimizer, real, z)
+    out, calls = run_step(fn, G, D, D, real, z, stale=STALE)
     if isinstance(out, Raised):
         return {"raised": out}
-    if calls[0] != 1:
-        return {"times G ran": calls[0]}
+    if calls != 1:
+        return {"times G ran": calls}
     if isinstance(out, tuple) and len(out) == 2:
         fakes, stats = _fakes_seen(G, out[0]), out[1]
     else:  # the training loop needs a pair: say what came back, and still read the stats from it
         fakes, stats = f"not a pair (fakes, stats) but {describe(out)}", out
-    return {
-        "fakes": fakes,
-        "loss": _loss(stats, "d_loss"),
-        "wasserstein": _estimate(stats),
-        "D": _parameters(D),
-        "G": _parameters(G),
-        "G has gradients": has_gradient(G),
-        "trainable": (_trainable(G), _trainable(D)),
-    }
+    return {"fakes": fakes, "loss": loss_seen(stats, "d_loss"), "wasserstein": _estimate(stats), **models_after(G, D)}
 
 
 def _observe_gp_d_step(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -203,29 +145,14 @@ def _observe_g_step(fn: Callable[..., Any]) -> dict[str, Any]:
     with seeded(910):
         G, D = _models()
         fake = G(torch.randn(BATCH, Z_DIM))  # as a critic step returns them: with their graph into G
-    _stale(G)
-    optimizer = torch.optim.SGD(G.parameters(), lr=LR)
-    with _counting_calls(G) as calls:
-        out = observe_call(fn, G, D, optimizer, fake)
-    if calls[0] != 0:  # even if it then raised: G(fake), say, from a step still written for noise z
-        return {"times G ran": calls[0]}
-    return {
-        "loss": out if isinstance(out, Raised) else _loss(out, "g_loss"),
-        "G": _parameters(G),
-        "G has gradients": has_gradient(G),
-        "D": _parameters(D),
-        "trainable": (_trainable(G), _trainable(D)),
-    }
+    out, calls = run_step(fn, G, D, G, fake, stale=STALE)
+    if calls != 0:  # even if it then raised: G(fake), say, from a step still written for noise z
+        return {"times G ran": calls}
+    return {"loss": loss_seen(out, "g_loss"), **models_after(G, D)}
 
 
 # --------------------------------------------------------------------------------------------
 # Pieces of the wrong versions
-
-
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
 
 
 def _clip(model: nn.Module, c: float = CLIP) -> None:
@@ -234,9 +161,24 @@ def _clip(model: nn.Module, c: float = CLIP) -> None:
             p.clamp_(-c, c)
 
 
-def _stats(loss: torch.Tensor, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
-    """What a critic step reports: its loss and the Wasserstein estimate mean f(x) - mean f(G(z))."""
-    return {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
+def _clip_named(names: str, G: nn.Module, D: nn.Module) -> None:
+    """Clip each network named in ``names`` ("D", "G", "DG"), in that order."""
+    for name in names:
+        _clip({"G": G, "D": D}[name])
+
+
+def _update(opt, loss, *, zero_grad=True, step_first=False, before_step=None) -> None:
+    """``zero_grad``, ``backward``, ``step``, or one of the usual mistakes: no ``zero_grad``, the step
+    before ``backward`` (when there are no gradients yet); ``before_step()`` runs between backward and step."""
+    if zero_grad:
+        opt.zero_grad()
+    if step_first:
+        opt.step()
+    loss.backward()
+    if before_step is not None:
+        before_step()
+    if not step_first:
+        opt.step()
 
 
 def _penalty_without_graph(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -257,20 +199,22 @@ def _critic_step(
     loss_of=lambda r, f: f.mean() - r.mean(),
     penalty=0.0,
     penalty_fn=losses.gradient_penalty,
+    freeze_g=False,
     make="with graph",
     score_detached=True,
     penalty_detached=True,
     zero_grad=True,
     step_first=False,
-    clip_before=(),
-    clip_after=(),
+    clip_before="",
+    clip_after="",
     clip_grads=None,
     returns="stats",
     returns_fakes="fake",
 ):
     """A critic step with one or more of the usual mistakes switched on (the defaults: WGAN's, unclipped)."""
-    for model in clip_before:
-        _clip(model)
+    if freeze_g:
+        G.requires_grad_(False)
+    _clip_named(clip_before, G, D)
     if make == "under no_grad":
         with torch.no_grad():
             fake = G(z)
@@ -282,23 +226,17 @@ def _critic_step(
     loss = loss_of(real_scores, fake_scores)
     if penalty:
         loss = loss + penalty * penalty_fn(D, real, fake.detach() if penalty_detached else fake)
-    if zero_grad:
-        opt.zero_grad()
-    if step_first:
-        opt.step()
-    loss.backward()
-    if clip_grads is not None:
-        clip_grads(D.parameters(), CLIP)
-    if not step_first:
-        opt.step()
-    for model in clip_after:
-        _clip(model)
-    if returns == "stats":
-        stats = _stats(loss, real_scores, fake_scores)
+    clipped = None if clip_grads is None else partial(clip_grads, D.parameters(), CLIP)
+    _update(opt, loss, zero_grad=zero_grad, step_first=step_first, before_step=clipped)
+    _clip_named(clip_after, G, D)
+    if returns == "stats":  # the loss and the Wasserstein estimate mean f(x) - mean f(G(z))
+        stats = {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
     elif returns == "loss only":
         stats = loss.detach()
     elif returns == "estimate as loss":  # "wasserstein": the loss, i.e. fake minus real
         stats = {"d_loss": loss.detach(), "wasserstein": loss.detach()}
+    elif returns == "estimate with penalty":  # "wasserstein": minus the whole loss, penalty included
+        stats = {"d_loss": loss.detach(), "wasserstein": -loss.detach()}
     else:
         return None
     if returns_fakes == "none":
@@ -312,6 +250,50 @@ def _critic_step(
     if returns_fakes == "again":  # the same noise through G once more
         return G(z), stats
     return fake, stats
+
+
+def _generator_step(
+    G,
+    D,
+    opt,
+    fake,
+    *,
+    loss_of=losses.critic_generator_loss,
+    penalty=0.0,
+    regenerate=False,
+    detach=False,
+    freeze=True,
+    unfreeze=True,
+    zero_grad=True,
+    step_first=False,
+    clip_after="",
+    returns=True,
+):
+    """A generator step with one or more of the usual mistakes switched on (the defaults: WGAN's)."""
+    if regenerate:
+        fake = G(torch.randn(len(fake), G.z_dim))
+    if freeze:
+        D.requires_grad_(False)
+    loss = loss_of(D(fake.detach() if detach else fake))
+    if penalty:
+        loss = loss + penalty * losses.gradient_penalty(D, fake, fake)
+    _update(opt, loss, zero_grad=zero_grad, step_first=step_first)
+    if unfreeze:
+        D.requires_grad_(True)
+    _clip_named(clip_after, G, D)
+    return loss.detach() if returns else None
+
+
+def _wrong(step: Callable[..., Any], name: str, **mistakes: Any) -> Callable[..., Any]:
+    """``step`` with ``mistakes`` switched on: a wrong version, named as the tables list it."""
+    version = partial(step, **mistakes)
+    version.__name__ = name  # type: ignore[attr-defined]
+    return version
+
+
+_d = partial(_wrong, _critic_step, clip_after="D")  # WGAN's critic step: clipped after the update
+_gp = partial(_wrong, _critic_step, penalty=GP_WEIGHT)
+_g = partial(_wrong, _generator_step)
 
 
 _RETURN_STATS = (
@@ -360,88 +342,45 @@ _NOT_DETACHED = (
 )
 
 
+def _critic_mistakes(version: Callable[..., Callable[..., Any]], prefix: str) -> tuple[WrongVersion, ...]:
+    """The wrong versions both critic steps share, with the same messages: what the step returns, how it makes
+    the fakes, a BCE loss. ``version(name, **mistakes)`` makes each (``_d`` or ``_gp``), named ``prefix_...``."""
+    return (
+        WrongVersion(version(prefix + "_no_return", returns=None), *_NO_STATS),
+        WrongVersion(version(prefix + "_no_fakes", returns_fakes="none"), *_NO_FAKES),
+        WrongVersion(version(prefix + "_loss_only", returns="loss only"), *_LOSS_ONLY),
+        WrongVersion(version(prefix + "_returns_detached", make="detached"), *_FAKES_WITHOUT_GRAPH),
+        WrongVersion(version(prefix + "_fakes_no_grad", make="under no_grad"), *_FAKES_WITHOUT_GRAPH),
+        WrongVersion(version(prefix + "_generates_twice", make="under no_grad", returns_fakes="again"), *_G_TWICE),
+        WrongVersion(
+            version(prefix + "_bce", loss_of=losses.discriminator_loss),
+            "your critic step uses the BCE discriminator loss (sigmoid and log).",
+            _NOT_LOGITS,
+        ),
+    )
+
+
+def _update_mistakes(
+    version: Callable[..., Callable[..., Any]], prefix: str, net: str, optimizer: str
+) -> tuple[WrongVersion, ...]:
+    """The update's usual mistakes, as the generator step and the gradient-penalty step name them: ``net``'s
+    update ("G", "the critic") with ``optimizer`` ("g_optimizer", "d_optimizer")."""
+    return (
+        WrongVersion(
+            version(prefix + "_no_zero_grad", zero_grad=False),
+            f"zero_grad missing: the gradients already in {net}'s .grad were added to this step's.",
+            f"call {optimizer}.zero_grad() before loss.backward(); " + _ORDER + ".",
+        ),
+        WrongVersion(
+            version(prefix + "_step_before_backward", step_first=True),
+            f"{net} did not change: {optimizer}.step() ran before loss.backward(), when there were no gradients yet.",
+            _ORDER + ".",
+        ),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # The critic step with weight clipping
-
-
-def _d_no_return(G, D, opt, real, z):
-    _critic_step(G, D, opt, real, z, clip_after=[D], returns=None)
-
-
-def _d_no_fakes(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="none")
-
-
-def _d_swapped(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="swapped")
-
-
-def _d_loss_only(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], returns="loss only")
-
-
-def _d_estimate_sign(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], returns="estimate as loss")
-
-
-def _d_returns_detached(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], make="detached")
-
-
-def _d_fakes_no_grad(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], make="under no_grad")
-
-
-def _d_returns_new_fakes(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], returns_fakes="new")
-
-
-def _d_generates_twice(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D], make="under no_grad", returns_fakes="again")
-
-
-def _d_sign_flipped(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, loss_of=lambda r, f: r.mean() - f.mean(), clip_after=[D])
-
-
-def _d_bce(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, loss_of=losses.discriminator_loss, clip_after=[D])
-
-
-def _d_sigmoid(G, D, opt, real, z):
-    sigmoid_loss = lambda r, f: torch.sigmoid(f).mean() - torch.sigmoid(r).mean()  # noqa: E731
-    return _critic_step(G, D, opt, real, z, loss_of=sigmoid_loss, clip_after=[D])
-
-
-def _d_sum(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, loss_of=lambda r, f: f.sum() - r.sum(), clip_after=[D])
-
-
-def _d_no_clip(G, D, opt, real, z):
-    out = _critic_step(G, D, opt, real, z)
-    for p in D.parameters():
-        p = p.clamp(-CLIP, CLIP)  # noqa: PLW2901 - rebinds the name p: the parameter itself is unchanged
-    return out
-
-
-def _d_clip_before(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_before=[D])
-
-
-def _d_clip_g(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[G])
-
-
-def _d_clip_both(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_after=[D, G])
-
-
-def _d_clip_grad_value(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_grads=nn.utils.clip_grad_value_)
-
-
-def _d_clip_grad_norm(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, clip_grads=nn.utils.clip_grad_norm_)
 
 
 def _d_clip_weights_only(G, D, opt, real, z):
@@ -451,23 +390,6 @@ def _d_clip_weights_only(G, D, opt, real, z):
             if "weight" in name:
                 p.clamp_(-CLIP, CLIP)
     return out
-
-
-def _d_no_zero_grad(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, zero_grad=False, clip_after=[D])
-
-
-def _d_step_before_backward(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, step_first=True, clip_after=[D])
-
-
-def _d_not_detached(G, D, opt, real, z):
-    return _critic_step(G, D, opt, real, z, score_detached=False, clip_after=[D])
-
-
-def _d_g_left_frozen(G, D, opt, real, z):
-    G.requires_grad_(False)
-    return _critic_step(G, D, opt, real, z, clip_after=[D])
 
 
 _CLIP_MISSING = (
@@ -482,69 +404,67 @@ _CLIP_GRADIENTS = (
 )
 
 WGAN_D_STEP_WRONG_VERSIONS = (
-    WrongVersion(_d_no_return, *_NO_STATS),
-    WrongVersion(_d_no_fakes, *_NO_FAKES),
-    WrongVersion(_d_swapped, *_SWAPPED),
-    WrongVersion(_d_loss_only, *_LOSS_ONLY),
-    WrongVersion(_d_estimate_sign, *_ESTIMATE_SIGN),
-    WrongVersion(_d_returns_detached, *_FAKES_WITHOUT_GRAPH),
-    WrongVersion(_d_fakes_no_grad, *_FAKES_WITHOUT_GRAPH),
-    WrongVersion(_d_returns_new_fakes, *_G_TWICE),
-    WrongVersion(_d_generates_twice, *_G_TWICE),
+    *_critic_mistakes(_d, "_d"),
+    WrongVersion(_d("_d_swapped", returns_fakes="swapped"), *_SWAPPED),
+    WrongVersion(_d("_d_estimate_sign", returns="estimate as loss"), *_ESTIMATE_SIGN),
+    WrongVersion(_d("_d_returns_new_fakes", returns_fakes="new"), *_G_TWICE),
     WrongVersion(
-        _d_sign_flipped,
+        _d("_d_sign_flipped", loss_of=lambda r, f: r.mean() - f.mean()),
         "sign flipped: your critic minimises mean f(x) - mean f(G(z)), the Wasserstein estimate it should "
         "maximise, so it learns to score generated images above real ones.",
         "loss = D(fake.detach()).mean() - D(real).mean().",
     ),
-    WrongVersion(_d_bce, "your critic step uses the BCE discriminator loss (sigmoid and log).", _NOT_LOGITS),
-    WrongVersion(_d_sigmoid, "you applied a sigmoid to the critic's scores.", _NOT_LOGITS),
     WrongVersion(
-        _d_sum,
+        _d("_d_sigmoid", loss_of=lambda r, f: torch.sigmoid(f).mean() - torch.sigmoid(r).mean()),
+        "you applied a sigmoid to the critic's scores.",
+        _NOT_LOGITS,
+    ),
+    WrongVersion(
+        _d("_d_sum", loss_of=lambda r, f: f.sum() - r.sum()),
         f"your critic loss sums the scores over the batch instead of averaging them: it is {BATCH} times too large.",
         "use .mean() on each batch of scores.",
     ),
-    WrongVersion(_d_no_clip, *_CLIP_MISSING),
+    WrongVersion(_d("_d_no_clip", clip_after=""), *_CLIP_MISSING),  # as `p = p.clamp(-c, c)`: clips nothing
     WrongVersion(
-        _d_clip_before,
+        _d("_d_clip_before", clip_before="D", clip_after=""),
         "you clipped before the optimiser update: the update then moves the weights out of [-c, c] again, and "
         "the critic that scores the next batch is not clipped.",
         "clip after d_optimizer.step(), as the last thing the step does before it returns.",
     ),
     WrongVersion(
-        _d_clip_g,
+        _d("_d_clip_g", clip_after="G"),
         "you clipped G's weights instead of the critic's: the Lipschitz constraint is on the critic, and G must "
         "not change in the critic's step (changing it in place also breaks the graph of the fakes you return).",
         "clip D.parameters(), not G.parameters().",
     ),
     WrongVersion(
-        _d_clip_both,
+        _d("_d_clip_both", clip_after="DG"),
         "you clipped G's weights as well as the critic's: only the critic must be Lipschitz, and G must not "
         "change in the critic's step (changing it in place also breaks the graph of the fakes you return).",
         "clip D.parameters() only.",
     ),
-    WrongVersion(_d_clip_grad_value, *_CLIP_GRADIENTS),
-    WrongVersion(_d_clip_grad_norm, *_CLIP_GRADIENTS),
+    WrongVersion(_d("_d_clip_grad_value", clip_after="", clip_grads=nn.utils.clip_grad_value_), *_CLIP_GRADIENTS),
+    WrongVersion(_d("_d_clip_grad_norm", clip_after="", clip_grads=nn.utils.clip_grad_norm_), *_CLIP_GRADIENTS),
     WrongVersion(
         _d_clip_weights_only,
         "only the weights were clipped, not the biases: WGAN clips every parameter of the critic.",
         "loop over all of D.parameters(), without filtering by name.",
     ),
     WrongVersion(
-        _d_no_zero_grad,
+        _d("_d_no_zero_grad", zero_grad=False),
         "zero_grad missing: the gradients already in the critic's .grad were added to this step's (PyTorch "
         "accumulates gradients across backward() calls).",
         "call d_optimizer.zero_grad() before loss.backward(); " + _ORDER + ".",
     ),
     WrongVersion(
-        _d_step_before_backward,
+        _d("_d_step_before_backward", step_first=True),
         "the critic was clipped but not updated: d_optimizer.step() ran before loss.backward(), when there were "
         "no gradients yet.",
         _ORDER + ", then the clip.",
     ),
-    WrongVersion(_d_not_detached, *_NOT_DETACHED),
+    WrongVersion(_d("_d_not_detached", score_detached=False), *_NOT_DETACHED),
     WrongVersion(
-        _d_g_left_frozen,
+        _d("_d_g_left_frozen", freeze_g=True),
         "G is left frozen (requires_grad False) after your critic step, and the fakes it made carry no graph: "
         "the generator step could not train it.",
         "do not freeze G here: fake = G(z) keeps its graph for G's step, and the critic scores fake.detach().",
@@ -576,91 +496,6 @@ def check_wgan_d_step(fn: Callable[..., Any]) -> str:
 # The generator step (WGAN and WGAN-GP)
 
 
-def _g_frozen(D: nn.Module, loss_of_scores: Callable[[torch.Tensor], torch.Tensor], opt, fake) -> torch.Tensor:
-    D.requires_grad_(False)
-    loss = loss_of_scores(D(fake))
-    _update(opt, loss)
-    D.requires_grad_(True)
-    return loss.detach()
-
-
-def _g_no_return(G, D, opt, fake):
-    _g_frozen(D, losses.critic_generator_loss, opt, fake)
-
-
-def _g_sign_flipped(G, D, opt, fake):
-    return _g_frozen(D, lambda s: s.mean(), opt, fake)
-
-
-def _g_bce(G, D, opt, fake):
-    return _g_frozen(D, losses.generator_loss_non_saturating, opt, fake)
-
-
-def _g_sum(G, D, opt, fake):
-    return _g_frozen(D, lambda s: -s.sum(), opt, fake)
-
-
-def _g_penalty_at_fakes(G, D, opt, fake):
-    D.requires_grad_(False)
-    loss = -D(fake).mean() + GP_WEIGHT * losses.gradient_penalty(D, fake, fake)
-    _update(opt, loss)
-    D.requires_grad_(True)
-    return loss.detach()
-
-
-def _g_regenerates(G, D, opt, fake):
-    z = torch.randn(len(fake), G.z_dim)
-    return _g_frozen(D, losses.critic_generator_loss, opt, G(z))
-
-
-def _g_detached(G, D, opt, fake):
-    return _g_frozen(D, losses.critic_generator_loss, opt, fake.detach())
-
-
-def _g_detached_not_frozen(G, D, opt, fake):
-    loss = -D(fake.detach()).mean()
-    _update(opt, loss)
-    return loss.detach()
-
-
-def _g_no_zero_grad(G, D, opt, fake):
-    D.requires_grad_(False)
-    loss = -D(fake).mean()
-    loss.backward()
-    opt.step()
-    D.requires_grad_(True)
-    return loss.detach()
-
-
-def _g_step_before_backward(G, D, opt, fake):
-    D.requires_grad_(False)
-    loss = -D(fake).mean()
-    opt.zero_grad()
-    opt.step()
-    loss.backward()
-    D.requires_grad_(True)
-    return loss.detach()
-
-
-def _g_d_left_frozen(G, D, opt, fake):
-    D.requires_grad_(False)
-    loss = -D(fake).mean()
-    _update(opt, loss)
-    return loss.detach()
-
-
-def _g_clip_g(G, D, opt, fake):
-    loss = _g_frozen(D, losses.critic_generator_loss, opt, fake)
-    _clip(G)
-    return loss
-
-
-def _g_clip_d(G, D, opt, fake):
-    loss = _g_frozen(D, losses.critic_generator_loss, opt, fake)
-    _clip(D)
-    return loss
-
-
 _NO_RETURN = (
     "your step returns None: the training loop records the loss it returns.",
     "end the step with return loss.detach().",
@@ -677,55 +512,46 @@ _G_DETACHED = (
 )
 
 WGAN_G_STEP_WRONG_VERSIONS = (
-    WrongVersion(_g_no_return, *_NO_RETURN),
+    WrongVersion(_g("_g_no_return", returns=False), *_NO_RETURN),
     WrongVersion(
-        _g_regenerates,
+        _g("_g_regenerates", regenerate=True),
         "your generator step runs G: it must train G through the fakes it is given (the last critic step's, "
         "made once with their graph), not generate new ones from fresh noise.",
         "do not call G here: loss = -D(fake).mean() on the fake passed in.",
     ),
     WrongVersion(
-        _g_sign_flipped,
+        _g("_g_sign_flipped", loss_of=lambda s: s.mean()),
         "sign flipped: your generator minimises mean f(G(z)), so it makes its images score *lower*, less like "
         "real ones.",
         "loss = -D(fake).mean().",
     ),
     WrongVersion(
-        _g_bce,
+        _g("_g_bce", loss_of=losses.generator_loss_non_saturating),
         "your generator step uses the non-saturating BCE loss -ln sigmoid(f(G(z))): the critic's outputs are "
         "scores, not logits.",
         "loss = -D(fake).mean(), no sigmoid, no log.",
     ),
     WrongVersion(
-        _g_sum,
+        _g("_g_sum", loss_of=lambda s: -s.sum()),
         f"your generator loss sums the scores over the batch instead of averaging them: it is {BATCH} times too large.",
         "loss = -D(fake).mean().",
     ),
-    WrongVersion(_g_penalty_at_fakes, *_PENALTY_IN_G),
-    WrongVersion(_g_detached, *_G_DETACHED),
-    WrongVersion(_g_detached_not_frozen, *_G_DETACHED),
+    WrongVersion(_g("_g_penalty_at_fakes", penalty=GP_WEIGHT), *_PENALTY_IN_G),
+    WrongVersion(_g("_g_detached", detach=True), *_G_DETACHED),
+    WrongVersion(_g("_g_detached_not_frozen", detach=True, freeze=False, unfreeze=False), *_G_DETACHED),
+    *_update_mistakes(_g, "_g", "G", "g_optimizer"),
     WrongVersion(
-        _g_no_zero_grad,
-        "zero_grad missing: the gradients already in G's .grad were added to this step's.",
-        "call g_optimizer.zero_grad() before loss.backward(); " + _ORDER + ".",
-    ),
-    WrongVersion(
-        _g_step_before_backward,
-        "G did not change: g_optimizer.step() ran before loss.backward(), when there were no gradients yet.",
-        _ORDER + ".",
-    ),
-    WrongVersion(
-        _g_d_left_frozen,
+        _g("_g_d_left_frozen", unfreeze=False),
         "the critic is still frozen after your step: the next critic step would not train it.",
         "set D.requires_grad_(True) again at the end of the generator step.",
     ),
     WrongVersion(
-        _g_clip_g,
+        _g("_g_clip_g", clip_after="G"),
         "you clipped G's weights: clipping is the critic's Lipschitz constraint, and G is never clipped.",
         "remove the clipping from the generator step; the critic step clips the critic.",
     ),
     WrongVersion(
-        _g_clip_d,
+        _g("_g_clip_d", clip_after="D"),
         "your generator step clipped the critic: the generator step must leave the critic unchanged, and it is "
         "shared with WGAN-GP, whose critic must not be clipped at all.",
         "clip only in wgan_d_step, after the critic's update.",
@@ -753,148 +579,56 @@ def check_wgan_g_step(fn: Callable[..., Any]) -> str:
 # The critic step with the gradient penalty
 
 
-def _gp_step(G, D, opt, real, z, **mistakes):
-    return _critic_step(G, D, opt, real, z, **{"penalty": GP_WEIGHT, **mistakes})
-
-
-def _gp_no_return(G, D, opt, real, z):
-    _gp_step(G, D, opt, real, z, returns=None)
-
-
-def _gp_no_fakes(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, returns_fakes="none")
-
-
-def _gp_loss_only(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, returns="loss only")
-
-
-def _gp_estimate_with_penalty(G, D, opt, real, z):
-    fake, stats = _gp_step(G, D, opt, real, z)
-    return fake, {"d_loss": stats["d_loss"], "wasserstein": -stats["d_loss"]}
-
-
-def _gp_returns_detached(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, make="detached")
-
-
-def _gp_fakes_no_grad(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, make="under no_grad")
-
-
-def _gp_generates_twice(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, make="under no_grad", returns_fakes="again")
-
-
-def _gp_sign_flipped(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, loss_of=lambda r, f: r.mean() - f.mean())
-
-
-def _gp_bce(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, loss_of=losses.discriminator_loss)
-
-
-def _gp_missing(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, penalty=0.0)
-
-
-def _gp_weight_missing(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, penalty=1.0)
-
-
-def _gp_subtracted(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, penalty=-GP_WEIGHT)
-
-
-def _gp_no_graph(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, penalty_fn=_penalty_without_graph)
-
-
-def _gp_and_clip(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, clip_after=[D])
-
-
-def _gp_no_zero_grad(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, zero_grad=False)
-
-
-def _gp_step_before_backward(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, step_first=True)
-
-
-def _gp_not_detached(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, score_detached=False, penalty_detached=False)
-
-
-def _gp_penalty_not_detached(G, D, opt, real, z):
-    return _gp_step(G, D, opt, real, z, penalty_detached=False)
-
-
 WGAN_GP_D_STEP_WRONG_VERSIONS = (
-    WrongVersion(_gp_no_return, *_NO_STATS),
-    WrongVersion(_gp_no_fakes, *_NO_FAKES),
-    WrongVersion(_gp_loss_only, *_LOSS_ONLY),
+    *_critic_mistakes(_gp, "_gp"),
     WrongVersion(
-        _gp_estimate_with_penalty,
+        _gp("_gp_estimate_with_penalty", returns="estimate with penalty"),
         "the Wasserstein estimate you return includes the penalty: the estimate is the critic's term only, "
         "mean f(x) - mean f(G(z)).",
         _RETURN_STATS + ".",
     ),
-    WrongVersion(_gp_returns_detached, *_FAKES_WITHOUT_GRAPH),
-    WrongVersion(_gp_fakes_no_grad, *_FAKES_WITHOUT_GRAPH),
-    WrongVersion(_gp_generates_twice, *_G_TWICE),
     WrongVersion(
-        _gp_sign_flipped,
+        _gp("_gp_sign_flipped", loss_of=lambda r, f: r.mean() - f.mean()),
         "sign flipped: your critic minimises mean f(x) - mean f(G(z)) (plus the penalty), so it learns to score "
         "generated images above real ones.",
         "loss = D(fake.detach()).mean() - D(real).mean() + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
-    WrongVersion(_gp_bce, "your critic step uses the BCE discriminator loss (sigmoid and log).", _NOT_LOGITS),
     WrongVersion(
-        _gp_missing,
+        _gp("_gp_missing", penalty=0.0),
         "the gradient penalty is missing: nothing keeps this critic Lipschitz (and there is no clipping here).",
         "add gp_weight * gradient_penalty(D, real, fake.detach()) to the critic loss.",
     ),
     WrongVersion(
-        _gp_weight_missing,
+        _gp("_gp_weight_missing", penalty=1.0),
         f"the penalty weight is missing: the penalty enters the loss with weight 1, not lambda = {GP_WEIGHT:g}.",
         "loss = critic loss + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
     WrongVersion(
-        _gp_subtracted,
+        _gp("_gp_subtracted", penalty=-GP_WEIGHT),
         "you subtracted the penalty: the critic would then be rewarded for gradients far from norm 1.",
         "add it: loss = critic loss + gp_weight * gradient_penalty(D, real, fake.detach()).",
     ),
     WrongVersion(
-        _gp_no_graph,
+        _gp("_gp_no_graph", penalty_fn=_penalty_without_graph),
         "the penalty is in the loss's value but not in its gradient, so it does not train the critic: it was "
         "detached (.item(), .detach()), or its input gradient was computed without create_graph=True.",
         "use the tensor gradient_penalty returns as it is (it is computed with create_graph=True) and add it to "
         "the loss.",
     ),
     WrongVersion(
-        _gp_and_clip,
+        _gp("_gp_and_clip", clip_after="D"),
         "you clipped the critic's weights as well: the gradient penalty replaces weight clipping, and clipping "
         "would squeeze the critic's gradients far below the norm 1 the penalty asks for.",
         "remove the clipping from the gradient-penalty step.",
     ),
+    *_update_mistakes(_gp, "_gp", "the critic", "d_optimizer"),
     WrongVersion(
-        _gp_no_zero_grad,
-        "zero_grad missing: the gradients already in the critic's .grad were added to this step's.",
-        "call d_optimizer.zero_grad() before loss.backward(); " + _ORDER + ".",
-    ),
-    WrongVersion(
-        _gp_step_before_backward,
-        "the critic did not change: d_optimizer.step() ran before loss.backward(), when there were no gradients yet.",
-        _ORDER + ".",
-    ),
-    WrongVersion(
-        _gp_not_detached,
+        _gp("_gp_not_detached", score_detached=False, penalty_detached=False),
         _NOT_DETACHED[0],
         "keep fake = G(z) as it is, and give the critic and the penalty fake.detach().",
     ),
     WrongVersion(
-        _gp_penalty_not_detached,
+        _gp("_gp_penalty_not_detached", penalty_detached=False),
         "the penalty got the fakes with their graph: through the points between real and fake images, the "
         "critic's loss sent gradients into G (G's .grad is filled) and used up the fakes' graph, so the "
         "generator's step on these same fakes would fail.",
