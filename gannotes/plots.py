@@ -294,12 +294,14 @@ def plot_class_histogram(
     title: str = "Predicted classes",
     *,
     counts: torch.Tensor | Sequence[int] | None = None,
+    xlabel: str = "predicted class",
     ax: Axes | None = None,
 ) -> Figure:
     """Bar chart of how many samples fall in each class, with the uniform share dashed (mode collapse shows).
 
     Pass predicted labels ``(N,)`` (e.g. ``evaluator.predict(images)``) or ``counts=`` per class
-    (e.g. ``evaluator.evaluate(images)["class_counts"]``).
+    (e.g. ``evaluator.evaluate(images)["class_counts"]``); ``xlabel`` says what the classes are (``"label"``
+    for a dataset's own labels).
     """
     if (predicted is None) == (counts is None):
         raise ValueError("Pass either predicted labels or counts=, not both or neither.")
@@ -316,6 +318,6 @@ def plot_class_histogram(
     ax.axhline(uniform, color="gray", linestyle="--", linewidth=1, label=f"uniform: {uniform:.0f} per class")
     long_names = max(map(len, names)) > 3  # Fashion-MNIST's names overlap unless slanted
     ax.set_xticks(range(len(counts)), names, rotation=40 if long_names else 0, ha="right" if long_names else "center")
-    ax.set(title=title, xlabel="predicted class", ylabel="samples")
+    ax.set(title=title, xlabel=xlabel, ylabel="samples")
     ax.legend(fontsize=8)
     return fig

@@ -67,21 +67,21 @@ def broken(*args):
 def test_reference_passes(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(CHECKS[name], getattr(reference, name), capsys)
     assert passed, out
-    assert out.startswith(f"✅ {name}: ")
+    assert out.startswith(f"✅ {name} passed: ")
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_not_implemented_is_pending(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(CHECKS[name], not_implemented, capsys)
     assert not passed
-    assert out == f"⏳ {name}: not implemented yet — the notebook will use the reference for now."
+    assert out == f"⏳ {name} pending: not implemented yet — the notebook will use the reference for now."
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_exception_in_learner_code_is_reported(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(CHECKS[name], broken, capsys)
     assert not passed
-    assert out.startswith(f"❌ {name}: ") and "ValueError" in out and "boom in the learner's code" in out
+    assert out.startswith(f"❌ {name} failed: ") and "ValueError" in out and "boom in the learner's code" in out
     assert "Hint:" in out
 
 

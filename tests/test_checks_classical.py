@@ -45,7 +45,7 @@ def with_float32(log_likelihood, log_prior):
 def test_right_answers_pass(fn: Callable, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(fn, capsys)
     assert passed, out
-    assert out.startswith("✅ log_posterior: ")
+    assert out.startswith("✅ log_posterior passed: ")
 
 
 def test_reference_is_normalised_and_exact_on_extreme_inputs() -> None:
@@ -62,7 +62,7 @@ def test_not_implemented_is_pending(capsys: pytest.CaptureFixture[str]) -> None:
 
     passed, out = run(stub, capsys)
     assert not passed
-    assert out == "⏳ log_posterior: not implemented yet — the notebook will use the reference for now."
+    assert out == "⏳ log_posterior pending: not implemented yet — the notebook will use the reference for now."
 
 
 def test_exception_in_learner_code_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +71,7 @@ def test_exception_in_learner_code_is_reported(capsys: pytest.CaptureFixture[str
 
     passed, out = run(broken, capsys)
     assert not passed
-    assert out.startswith("❌ log_posterior: ") and "boom in the learner's code" in out and "Hint:" in out
+    assert out.startswith("❌ log_posterior failed: ") and "boom in the learner's code" in out and "Hint:" in out
 
 
 def test_check_leaves_random_state_alone(capsys: pytest.CaptureFixture[str]) -> None:
@@ -188,5 +188,5 @@ MISTAKES = [
 def test_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(mistake, capsys)
     assert not passed, out
-    assert out.startswith("❌ log_posterior: ") and " Hint: " in out, out
+    assert out.startswith("❌ log_posterior failed: ") and " Hint: " in out, out
     assert diagnosis in out, out

@@ -56,7 +56,7 @@ def with_tensors_returned(samples, means, std):
 def test_mode_metrics_right_answers_pass(fn: Callable, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(check_mode_metrics, fn, capsys)
     assert passed, out
-    assert out.startswith("✅ mode_metrics: ")
+    assert out.startswith("✅ mode_metrics passed: ")
 
 
 def test_reference_matches_the_package() -> None:
@@ -70,7 +70,7 @@ def test_mode_metrics_not_implemented_is_pending(capsys: pytest.CaptureFixture[s
         raise NotImplementedError("Exercise: mode_metrics")
 
     passed, out = run(check_mode_metrics, stub, capsys)
-    assert not passed and out.startswith("⏳ mode_metrics: not implemented yet")
+    assert not passed and out.startswith("⏳ mode_metrics pending: not implemented yet")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ MODE_MISTAKES = [
 def test_mode_metrics_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys: pytest.CaptureFixture) -> None:
     passed, out = run(check_mode_metrics, mistake, capsys)
     assert not passed, out
-    assert out.startswith("❌ mode_metrics: ") and " Hint: " in out, out
+    assert out.startswith("❌ mode_metrics failed: ") and " Hint: " in out, out
     assert diagnosis in out, out
 
 
@@ -224,7 +224,7 @@ def with_numpy(mu1, sigma1, mu2, sigma2):
 def test_frechet_right_answers_pass(fn: Callable, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(check_frechet_distance, fn, capsys)
     assert passed, out
-    assert out.startswith("✅ frechet_distance: ")
+    assert out.startswith("✅ frechet_distance passed: ")
 
 
 def test_frechet_with_scipy_passes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,7 +238,7 @@ def test_frechet_not_implemented_is_pending(capsys: pytest.CaptureFixture[str]) 
         raise NotImplementedError("Exercise: frechet_distance")
 
     passed, out = run(check_frechet_distance, stub, capsys)
-    assert not passed and out.startswith("⏳ frechet_distance: not implemented yet")
+    assert not passed and out.startswith("⏳ frechet_distance pending: not implemented yet")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -312,5 +312,5 @@ FRECHET_MISTAKES = [
 def test_frechet_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys: pytest.CaptureFixture) -> None:
     passed, out = run(check_frechet_distance, mistake, capsys)
     assert not passed, out
-    assert out.startswith("❌ frechet_distance: ") and " Hint: " in out, out
+    assert out.startswith("❌ frechet_distance failed: ") and " Hint: " in out, out
     assert diagnosis in out, out

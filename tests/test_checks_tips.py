@@ -51,7 +51,7 @@ class AlwaysWhenTraining(Wrapper):
 def test_right_answers_pass(cls, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(cls, capsys)
     assert passed, out
-    assert out.startswith("✅ instance_noise: ")
+    assert out.startswith("✅ instance_noise passed: ")
 
 
 def test_reference_is_exported_and_works_in_the_trainer_models() -> None:
@@ -72,7 +72,7 @@ def test_not_implemented_is_pending(capsys: pytest.CaptureFixture[str]) -> None:
             raise NotImplementedError("Exercise: forward")
 
     passed, out = run(Stub, capsys)
-    assert not passed and out.startswith("⏳ instance_noise: not implemented yet")
+    assert not passed and out.startswith("⏳ instance_noise pending: not implemented yet")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,5 +200,5 @@ MISTAKES = [
 def test_mistake_is_diagnosed(mistake, diagnosis: str, capsys: pytest.CaptureFixture[str]) -> None:
     passed, out = run(mistake, capsys)
     assert not passed, out
-    assert out.startswith("❌ instance_noise: ") and " Hint: " in out, out
+    assert out.startswith("❌ instance_noise failed: ") and " Hint: " in out, out
     assert diagnosis in out, out

@@ -138,14 +138,14 @@ def _name(wrong: WrongVersion) -> str:
 def test_each_wrong_d_step_is_rejected_with_its_message(wrong: WrongVersion, capsys) -> None:
     passed, out = run(check_discriminator_step, wrong.fn, capsys)
     assert not passed, out
-    assert out == f"❌ discriminator_step: {wrong.problem} Hint: {wrong.hint}"
+    assert out == f"❌ discriminator_step failed: {wrong.problem} Hint: {wrong.hint}"
 
 
 @pytest.mark.parametrize("wrong", G_STEP_MISTAKES, ids=_name)
 def test_each_wrong_g_step_is_rejected_with_its_message(wrong: WrongVersion, capsys) -> None:
     passed, out = run(check_generator_step, wrong.fn, capsys)
     assert not passed, out
-    assert out == f"❌ generator_step: {wrong.problem} Hint: {wrong.hint}"
+    assert out == f"❌ generator_step failed: {wrong.problem} Hint: {wrong.hint}"
 
 
 def test_the_required_mistakes_are_in_the_tables() -> None:

@@ -114,7 +114,7 @@ def test_right_answers_pass(name, fn, capsys: pytest.CaptureFixture[str]) -> Non
     check, _ = CHECKS[name]
     passed, out = run(check, fn, capsys)
     assert passed, out
-    assert out.startswith(f"✅ {name}: ")
+    assert out.startswith(f"✅ {name} passed: ")
 
 
 def test_the_checks_leave_the_random_state_alone(capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,7 +133,7 @@ def test_not_implemented_is_pending(name, capsys: pytest.CaptureFixture[str]) ->
         raise NotImplementedError("Exercise: step")
 
     passed, out = run(CHECKS[name][0], stub, capsys)
-    assert not passed and out.startswith(f"⏳ {name}: not implemented yet")
+    assert not passed and out.startswith(f"⏳ {name} pending: not implemented yet")
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -143,7 +143,7 @@ def test_a_crash_is_reported_not_raised(name, capsys: pytest.CaptureFixture[str]
 
     passed, out = run(CHECKS[name][0], broken, capsys)
     assert not passed
-    assert out.startswith(f"❌ {name}: your function raised ValueError: boom")
+    assert out.startswith(f"❌ {name} failed: your function raised ValueError: boom")
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -164,7 +164,7 @@ def test_each_wrong_version_is_rejected_with_its_message(
 ) -> None:
     passed, out = run(CHECKS[name][0], wrong.fn, capsys)
     assert not passed
-    assert out.startswith(f"❌ {name}: {wrong.problem}"), out
+    assert out.startswith(f"❌ {name} failed: {wrong.problem}"), out
     assert f"Hint: {wrong.hint}" in out
 
 

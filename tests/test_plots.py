@@ -115,8 +115,10 @@ def test_class_histogram_from_labels_or_counts() -> None:
     fig = plots.plot_class_histogram(torch.tensor([1, 1, 1, 7]), class_names=[str(d) for d in range(10)])
     _assert_labelled(fig)
     assert [bar.get_height() for bar in fig.axes[0].patches] == [0, 3, 0, 0, 0, 0, 0, 1, 0, 0]
-    fig = plots.plot_class_histogram(counts=[5, 0, 2], title="Collapsed")
+    assert fig.axes[0].get_xlabel() == "predicted class"
+    fig = plots.plot_class_histogram(counts=[5, 0, 2], title="Collapsed", xlabel="label")  # a dataset's own labels
     assert fig.axes[0].get_title() == "Collapsed" and len(fig.axes[0].patches) == 3
+    assert fig.axes[0].get_xlabel() == "label"
     with pytest.raises(ValueError, match="either"):
         plots.plot_class_histogram()
 

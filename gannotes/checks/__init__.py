@@ -11,8 +11,9 @@ In a notebook::
         discriminator_loss = reference.discriminator_loss  # the notebook goes on with the reference
 
 A check compares the learner's function with the package's reference on fixed random inputs, tests
-its behaviour, and prints ``✅`` with what passed, ``❌`` with exactly what is wrong and a hint, or
-``⏳`` while the function still raises ``NotImplementedError``. It never raises.
+its behaviour, and prints one line: ``✅ name passed:`` and what passed, ``❌ name failed:`` and exactly
+what is wrong with a hint, or ``⏳ name pending:`` while the function still raises
+``NotImplementedError`` (in words as well as marks). It never raises.
 
 Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 

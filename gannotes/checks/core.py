@@ -4,9 +4,9 @@ A check is a function ``check_xxx(learner_fn) -> bool`` written as a *body* that
 (a short sentence) or raises :class:`CheckFailure` with a diagnosis and a hint, wrapped by
 :func:`exercise_check`, which turns the outcome into exactly one printed line:
 
-- ``✅ <name>: <what passed>``
-- ``❌ <name>: <exactly what is wrong> Hint: <hint>``
-- ``⏳ <name>: not implemented yet — the notebook will use the reference for now.``
+- ``✅ <name> passed: <what passed>``
+- ``❌ <name> failed: <exactly what is wrong> Hint: <hint>``
+- ``⏳ <name> pending: not implemented yet — the notebook will use the reference for now.``
 
 Whatever the learner's code does (raise, return garbage, print), the check returns ``True`` or
 ``False`` and the notebook keeps running; it also leaves the global random state and grad mode as
@@ -34,6 +34,7 @@ import torch
 P = ParamSpec("P")
 
 PASSED, FAILED, PENDING = "✅", "❌", "⏳"
+VERDICTS = {PASSED: "passed", FAILED: "failed", PENDING: "pending"}
 _DEFAULT_ERROR_HINT = "call your function yourself in a new cell to see the full traceback."
 _MAX_MESSAGE = 300  # characters of a learner's exception message kept in the one-line report
 
@@ -67,7 +68,8 @@ def report(name: str, outcome: str, message: str, hint: str = "") -> None:
     message = one_line(message, limit=10_000)
     if hint and not message.endswith((".", "!", "?", "…")):
         message += "."  # a learner's exception message often has no full stop before our "Hint:"
-    line = f"{outcome} {name}: {message}"
+    # In words too: a browser without an emoji font draws every mark as the same box.
+    line = f"{outcome} {name} {VERDICTS[outcome]}: {message}"
     if hint:
         line += f" Hint: {one_line(hint, limit=10_000)}"
     print(line)
