@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
+from check_runner import not_implemented, run
 from torch import nn
 
 from gannotes import losses, steps
@@ -41,18 +42,6 @@ CHECKS: dict[str, Callable[[Callable], bool]] = {
     "conditioned_inputs": check_conditioned_inputs,
     "frechet_distance": check_frechet_distance,
 }
-
-
-def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    """Run a check; return what it returned and the one line it printed."""
-    passed = check(fn)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
-
-
-def not_implemented(*args):
-    raise NotImplementedError("Exercise: write this function")
 
 
 def broken(*args):

@@ -7,23 +7,12 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from check_runner import not_implemented, run
 
 from gannotes import TrainConfig, fit, losses, start, steps
 from gannotes.checks import check_cgan_d_step, check_cgan_g_step, check_discriminator_step, check_generator_step
 from gannotes.checks.conditional import D_STEP_MISTAKES, G_STEP_MISTAKES, _observe_d_step, _observe_g_step
 from gannotes.checks.core import WrongVersion, same_observation, seeded
-
-
-def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    """Run a check; return what it returned and the one line it printed."""
-    passed = check(fn)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
-
-
-def not_implemented(*args):
-    raise NotImplementedError("Exercise: write this function")
 
 
 # The notebook's solutions, written as a learner would.

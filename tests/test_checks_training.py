@@ -8,19 +8,12 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from check_runner import not_implemented, run
 
 from gannotes import losses, steps
 from gannotes.checks import check_discriminator_step, check_generator_step
 from gannotes.checks.core import WrongVersion
 from gannotes.checks.training import D_STEP_MISTAKES, G_STEP_MISTAKES
-
-
-def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    """Run a check; return what it returned and the one line it printed."""
-    passed = check(fn)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
 
 
 # The notebooks' solutions, written as a learner would.
@@ -63,10 +56,6 @@ def g_step_not_frozen(G, D, g_optimizer, fake):
     loss.backward()
     g_optimizer.step()
     return {"g_loss": loss.detach()}
-
-
-def not_implemented(*args):
-    raise NotImplementedError("Exercise: write this function")
 
 
 def broken(*args):

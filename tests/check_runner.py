@@ -1,0 +1,19 @@
+"""What the exercise-check tests share: run a check and read the one line it printed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+
+def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
+    """Run a check; return what it returned and the one line it printed."""
+    passed = check(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
+    return passed, out.strip()
+
+
+def not_implemented(*args):
+    raise NotImplementedError("Exercise: write this function")
