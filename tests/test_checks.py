@@ -490,3 +490,13 @@ def test_weights_init_leaving_linear_alone_passes_with_a_note(capsys: pytest.Cap
     passed, out = run(check_weights_init, init(), capsys)
     assert passed, out
     assert "note: Linear layers were left alone" in out
+
+
+def test_reference_solutions_depend_on_nothing_in_the_checks() -> None:
+    import ast
+    from pathlib import Path
+
+    import gannotes.checks.reference as module
+
+    imports = [n for n in ast.walk(ast.parse(Path(module.__file__).read_text())) if isinstance(n, ast.ImportFrom)]
+    assert imports and all(n.level != 1 for n in imports), [n.module for n in imports if n.level == 1]

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from gannotes.checks import reference
-from gannotes.checks.tips import InstanceNoise, check_instance_noise
+from gannotes.checks.reference import InstanceNoise
+from gannotes.checks.tips import check_instance_noise
 from gannotes.models import MLPDiscriminator
 
 
@@ -54,7 +55,7 @@ def test_right_answers_pass(cls, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("✅ instance_noise passed: ")
 
 
-def test_reference_is_exported_and_works_in_the_trainer_models() -> None:
+def test_reference_is_exported_and_works_in_the_package_models() -> None:
     assert reference.InstanceNoise is InstanceNoise
     wrapped = InstanceNoise(MLPDiscriminator(hidden=8), std=0.2)
     x = torch.rand(4, 1, 28, 28) * 2 - 1

@@ -7,7 +7,8 @@ A notebook falls back on these until the learner's version passes its check::
     if not check_discriminator_loss(discriminator_loss):
         discriminator_loss = reference.discriminator_loss
 
-Most are the package's own functions; the conditioned inputs exist only here, because the package's
+They depend on the package alone, never on the checks. Most are the package's own functions; the
+conditioned inputs and ``InstanceNoise`` exist only here, because the package's
 conditional models do the same work inside classes. The training steps' references are the
 package's own, in :mod:`gannotes.steps` (``steps.gan_d_step`` and ``steps.gan_g_step`` for notebook 03).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..losses import (
     acgan_discriminator_loss,
@@ -28,7 +30,6 @@ from ..losses import (
 from ..metrics import frechet_distance
 from ..models import dcgan_weights_init as weights_init
 from ..models import generator_block
-from .tips import InstanceNoise
 
 __all__ = [
     "InstanceNoise",
@@ -55,3 +56,23 @@ def conditioned_inputs(z: torch.Tensor, labels: torch.Tensor, num_classes: int) 
             would change with the largest label present).
     """
     return torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1)
+
+
+class InstanceNoise(nn.Module):
+    """The reference: ``discriminator`` with Gaussian noise of standard deviation ``std`` added to its inputs.
+
+    Instance noise (Sønderby et al., 2017; Arjovsky and Bottou, 2017): real and generated samples are
+    both blurred, so their distributions overlap and D cannot become perfectly sure, which keeps its
+    gradients informative. Noise only in training mode; ``std`` can be lowered during training
+    (annealed) by assigning to it.
+    """
+
+    def __init__(self, discriminator: nn.Module, std: float) -> None:
+        super().__init__()
+        self.discriminator = discriminator
+        self.std = std
+
+    def forward(self, x: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
+        if self.training and self.std > 0:
+            x = x + self.std * torch.randn_like(x)  # fresh noise for every value of every sample, every call
+        return self.discriminator(x, *args)

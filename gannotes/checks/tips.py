@@ -31,26 +31,6 @@ INPLACE_ERRORS = (
 )
 
 
-class InstanceNoise(nn.Module):
-    """The reference: ``discriminator`` with Gaussian noise of standard deviation ``std`` added to its inputs.
-
-    Instance noise (Sønderby et al., 2017; Arjovsky and Bottou, 2017): real and generated samples are
-    both blurred, so their distributions overlap and D cannot become perfectly sure, which keeps its
-    gradients informative. Noise only in training mode; ``std`` can be lowered during training
-    (annealed) by assigning to it.
-    """
-
-    def __init__(self, discriminator: nn.Module, std: float) -> None:
-        super().__init__()
-        self.discriminator = discriminator
-        self.std = std
-
-    def forward(self, x: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
-        if self.training and self.std > 0:
-            x = x + self.std * torch.randn_like(x)  # fresh noise for every value of every sample, every call
-        return self.discriminator(x, *args)
-
-
 class _Probe(nn.Module):
     """A linear discriminator that keeps a copy of every input it receives."""
 
