@@ -61,12 +61,17 @@ def _train(args: argparse.Namespace) -> int:
     if not args.resume:
         config = TrainConfig.for_model(args.model, args.settings, **given)  # bad values stop here, before any data
     elif set(given) - {"steps", "device"}:
-        raise _UsageError(f"--resume continues a run with its own settings: drop {', '.join(sorted(given))}.")
+        ignored = ", ".join(sorted(set(given) - {"steps", "device"}))
+        raise _UsageError(f"--resume continues a run with its own settings: drop {ignored}.")
     course = data.course_data(args.dataset)
     print(course.describe())
     labels = course.train.labels
     if args.resume:
         run = resume(checkpoint, course.train.images, labels, device=args.device)
+        if run.config.model != args.model:
+            raise _UsageError(
+                f"{checkpoint} is a {run.config.model} run, not {args.model}: pass --model {run.config.model}."
+            )
         if args.steps is not None and args.steps < run.step:
             raise _UsageError(f"{checkpoint} is already at step {run.step}: ask for --steps {run.step} or more.")
         target = args.steps if args.steps is not None else run.config.steps

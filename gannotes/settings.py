@@ -11,7 +11,7 @@ change them with ``os.environ`` without re-importing the package.
 - ``GANNOTES_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
 
 Trained models that a later notebook reuses go to :func:`runs_dir`; every file the package writes
-goes through :func:`save_atomically`.
+goes through :func:`write_atomically`.
 """
 
 from __future__ import annotations

@@ -133,10 +133,8 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"TrainConfig.{name} = {getattr(self, name)!r}; choose one of {', '.join(allowed)}.")
-        for name in ("z_dim", "g_width", "d_width", "batch_size", "steps", "n_critic", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}.")
-        for name in ("sample_every", "checkpoint_every"):
+        positive = ("z_dim", "g_width", "d_width", "num_classes", "batch_size", "steps", "n_critic")
+        for name in (*positive, "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}.")
         if self.model == "wgan-gp" and self.d_norm == "batch":

@@ -37,7 +37,9 @@ def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--steps", "3", "--no-eval"]) == 1
     assert "already at step 6: ask for --steps 6 or more." in capsys.readouterr().err
     assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--lr-g", "0.1", "--no-eval"]) == 1
-    assert "drop lr_g" in capsys.readouterr().err
+    assert "drop lr_g." in capsys.readouterr().err
+    assert main(["train", "--model", "dcgan", "--out", str(out), "--resume", "--no-eval"]) == 1
+    assert "is a cgan run, not dcgan: pass --model cgan." in capsys.readouterr().err
 
     png = tmp_path / "threes.png"
     assert main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--label", "3", "--out", str(png)]) == 0
