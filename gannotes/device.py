@@ -1,7 +1,4 @@
-"""Choosing a device and seeding every random number generator.
-
-No other module names a device: they all take the one :func:`get_device` returns.
-"""
+"""Choosing a device (no other module names one: they take what :func:`get_device` returns), and seeding."""
 
 from __future__ import annotations
 
@@ -13,19 +10,14 @@ import torch
 
 
 def get_device(preferred: str | torch.device | None = None) -> torch.device:
-    """Return the device to train on.
+    """The device to train on: ``preferred``, else ``GANNOTES_DEVICE``, else CUDA, then Apple MPS, then the CPU.
 
-    Order: ``preferred`` if given, else the ``GANNOTES_DEVICE`` environment variable, else CUDA,
-    then Apple MPS, then the CPU. Asking for a device that is not available is an error that says
-    which devices are (never a silent fallback that would make a "GPU run" run on the CPU).
+    A requested device that is not available is an error naming those that are, never a silent fallback that
+    would make a "GPU run" run on the CPU.
     """
     choice = preferred if preferred is not None else os.environ.get("GANNOTES_DEVICE") or None
     if choice is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
     try:
         device = torch.device(choice)
     except RuntimeError as err:
@@ -33,17 +25,17 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
             f"Unknown device {choice!r}. Use 'cpu', 'cuda', 'cuda:N' or 'mps' "
             f"(available here: {', '.join(available_devices())})."
         ) from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(_unavailable(choice, "CUDA is not available in this PyTorch install"))
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RuntimeError(_unavailable(choice, f"only {torch.cuda.device_count()} CUDA device(s)"))
-    if device.type == "mps" and not _mps_available():
-        raise RuntimeError(_unavailable(choice, "Apple MPS is not available on this machine"))
+    cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if (device.type == "cuda" and (device.index or 0) >= cuda_count) or (device.type == "mps" and not _mps_available()):
+        raise RuntimeError(
+            f"Device {choice!r} was requested but neither this machine nor this PyTorch install offers it. "
+            f"Available: {', '.join(available_devices())}. Unset GANNOTES_DEVICE or pass another device."
+        )
     return device
 
 
 def available_devices() -> list[str]:
-    """Names of the devices this machine can use, e.g. ``['cuda', 'cpu']``."""
+    """Names of the devices this machine can use, e.g. ``['cuda:0', 'cpu']``."""
     names = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     if _mps_available():
         names.append("mps")
@@ -68,10 +60,3 @@ def seed_everything(seed: int) -> None:
 
 def _mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-
-
-def _unavailable(choice: str, why: str) -> str:
-    return (
-        f"Device {choice!r} was requested ({why}). Available: {', '.join(available_devices())}. "
-        "Unset GANNOTES_DEVICE or pass another device."
-    )

@@ -1,17 +1,6 @@
-"""Where things live and how big things are: the package's few global settings.
-
-Everything here is read from environment variables *when called*, so a notebook or a test can
-change them with ``os.environ`` without re-importing the package.
-
-- ``GANNOTES_SMOKE=1``: smoke mode. Datasets shrink and step counts drop so that every notebook
-  runs in seconds (CI does this). The code path is the same; only sizes change, via :func:`scaled`.
-- ``GANNOTES_DATA``: a folder holding datasets (see ``data/README.md``).
-- ``GANNOTES_CACHE``: where trained evaluators and other caches go (default: the repo's
-  ``data/cache``, or ``~/.cache/gannotes`` when that is not writable).
-- ``GANNOTES_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
-
-Trained models that a later notebook reuses go to :func:`runs_dir`; every file the package writes
-goes through :func:`write_atomically`.
+"""Global settings, read from the environment when called: ``GANNOTES_SMOKE=1`` (smoke mode, see :func:`scaled`),
+``GANNOTES_DATA`` (a dataset folder), ``GANNOTES_CACHE`` (the cache folder), ``GANNOTES_DEVICE`` (force a device).
+Also the folders the package writes to, and :func:`write_atomically`, the one way it writes a file.
 """
 
 from __future__ import annotations
@@ -26,31 +15,24 @@ import torch
 
 T = TypeVar("T")
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-#: The repository root when the package is used from a checkout (``pip install -e .``).
-REPO_DIR = PACKAGE_DIR.parent
-
 
 def smoke_mode() -> bool:
-    """True when ``GANNOTES_SMOKE`` is set to a true value (``1``, ``true``, ``yes``)."""
+    """True when ``GANNOTES_SMOKE`` is ``1``, ``true``, ``yes`` or ``on``."""
     return os.environ.get("GANNOTES_SMOKE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def scaled(full: T, smoke: T) -> T:
-    """Pick a size: ``full`` for a learner's run, ``smoke`` in smoke mode.
-
-    This is the only place sizes change between the two modes, so a notebook written as
-    ``steps = scaled(1500, 20)`` runs the same code either way.
-    """
+    """``full`` for a learner's run, ``smoke`` in smoke mode: the only place where the two modes differ."""
     return smoke if smoke_mode() else full
 
 
 def repo_data_dir() -> Path:
     """The repository's ``data/`` folder (it may not exist when the package is installed elsewhere)."""
-    return REPO_DIR / "data"
+    return Path(__file__).resolve().parent.parent / "data"
 
 
-def _writable(folder: Path) -> bool:
+def writable(folder: Path) -> bool:
+    """Create ``folder`` if needed; True when this process can write to it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -64,33 +46,23 @@ def cache_dir() -> Path:
     candidates = [Path(env).expanduser()] if env else []
     candidates += [repo_data_dir() / "cache", Path.home() / ".cache" / "gannotes"]
     for folder in candidates:
-        if _writable(folder):
+        if writable(folder):
             return folder
-    raise OSError(
-        "No writable cache folder: tried "
-        + ", ".join(str(c) for c in candidates)
-        + ". Set GANNOTES_CACHE to a folder you can write to."
-    )
+    tried = ", ".join(str(c) for c in candidates)
+    raise OSError(f"No writable cache folder: tried {tried}. Set GANNOTES_CACHE to a folder you can write to.")
 
 
 def runs_dir() -> Path:
-    """Where notebooks save trained models for later notebooks: ``cache_dir()/runs``, created if needed.
-
-    In smoke mode it is ``cache_dir()/runs/smoke``, so that a model trained for a few steps by a test
-    run never passes for a learner's model.
-    """
-    folder = cache_dir() / "runs"
-    if smoke_mode():
-        folder = folder / "smoke"
+    """Where notebooks save trained models for later ones: ``cache_dir()/runs``, or ``runs/smoke`` in smoke mode
+    (so that a model trained for a few steps never passes for a learner's)."""
+    folder = cache_dir() / ("runs/smoke" if smoke_mode() else "runs")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
-    """The one way the package writes a file: ``write(f)`` into a temporary file beside ``path``, flushed
-    to disk, then renamed over ``path``. A crash, Ctrl-C or full disk mid-write leaves the previous file
-    intact, never half a file, and no temporary file behind.
-    """
+    """``write(f)`` into a temporary file beside ``path``, flushed to disk, then renamed over ``path``: a crash,
+    Ctrl-C or full disk mid-write leaves the previous file intact, never half a file, and no temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

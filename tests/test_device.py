@@ -36,10 +36,15 @@ def test_unavailable_or_unknown_devices_are_explained(monkeypatch: pytest.Monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(dev, "_mps_available", lambda: False)
     monkeypatch.setenv("GANNOTES_DEVICE", "cuda")
-    with pytest.raises(RuntimeError, match="CUDA is not available.*Available: cpu"):
+    with pytest.raises(RuntimeError, match="Device 'cuda' was requested.*Available: cpu. Unset GANNOTES_DEVICE"):
         dev.get_device()
-    with pytest.raises(RuntimeError, match="Apple MPS is not available"):
+    with pytest.raises(RuntimeError, match="Device 'mps' was requested.*Available: cpu"):
         dev.get_device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert dev.get_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(RuntimeError, match="Device 'cuda:1' was requested.*Available: cuda:0, cpu"):
+        dev.get_device("cuda:1")
     with pytest.raises(ValueError, match="Unknown device 'gpu'"):
         dev.get_device("gpu")
 
