@@ -30,12 +30,12 @@ def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", "--steps", "4", *TINY]) == 1
     assert "already exists: pass --resume" in capsys.readouterr().err
-    # --resume --steps N trains to N in all, even beyond the planned total ...
-    assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--steps", "6", "--no-eval"]) == 0
+    # --resume --steps N trains to N in all, even beyond the planned total (the model is the checkpoint's) ...
+    assert main(["train", "--out", str(out), "--resume", "--steps", "6", "--no-eval"]) == 0
     assert json.loads((out / "metrics.json").read_text())["steps"] == 6
     # ... and says why not when N is behind the checkpoint, or when settings would be silently ignored.
     assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--steps", "3", "--no-eval"]) == 1
-    assert "already at step 6: ask for --steps 6 or more." in capsys.readouterr().err
+    assert "already at step 6: ask for at least 6 steps, not 3." in capsys.readouterr().err
     assert main(["train", "--model", "cgan", "--out", str(out), "--resume", "--lr-g", "0.1", "--no-eval"]) == 1
     assert "drop lr_g." in capsys.readouterr().err
     assert main(["train", "--model", "dcgan", "--out", str(out), "--resume", "--no-eval"]) == 1
@@ -83,6 +83,8 @@ def test_bad_files_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "No checkpoint at" in capsys.readouterr().err
     assert main(["train", "--model", "dcgan", "--out", str(tmp_path / "x"), "--resume"]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "x")]) == 1
+    assert "Choose a model with --model" in capsys.readouterr().err
 
 
 def test_help_names_the_environment_and_version_exists(capsys: pytest.CaptureFixture[str]) -> None:
