@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from gannotes.checks.classical import check_log_posterior, log_posterior
+from gannotes.checks.classical import WRONG_VERSIONS, check_log_posterior, log_posterior
+from gannotes.checks.core import WrongVersion
 
 
 def run(fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
@@ -190,3 +191,11 @@ def test_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys: pytest.
     assert not passed, out
     assert out.startswith("❌ log_posterior failed: ") and " Hint: " in out, out
     assert diagnosis in out, out
+
+
+@pytest.mark.parametrize("wrong", WRONG_VERSIONS, ids=[w.problem[:40] for w in WRONG_VERSIONS])
+def test_each_wrong_version_of_the_table_gets_its_own_message(
+    wrong: WrongVersion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    passed, out = run(wrong.fn, capsys)
+    assert not passed and wrong.problem in out and wrong.hint in out, out

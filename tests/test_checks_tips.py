@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from gannotes.checks import reference
+from gannotes.checks.core import WrongVersion
 from gannotes.checks.reference import InstanceNoise
-from gannotes.checks.tips import check_instance_noise
+from gannotes.checks.tips import WRONG_VERSIONS, check_instance_noise
 from gannotes.models import MLPDiscriminator
 
 
@@ -203,3 +204,11 @@ def test_mistake_is_diagnosed(mistake, diagnosis: str, capsys: pytest.CaptureFix
     assert not passed, out
     assert out.startswith("❌ instance_noise failed: ") and " Hint: " in out, out
     assert diagnosis in out, out
+
+
+@pytest.mark.parametrize("wrong", WRONG_VERSIONS, ids=[w.problem[:40] for w in WRONG_VERSIONS])
+def test_each_wrong_version_of_the_table_gets_its_own_message(
+    wrong: WrongVersion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    passed, out = run(wrong.fn, capsys)
+    assert not passed and wrong.problem in out and wrong.hint in out, out

@@ -19,7 +19,7 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
 - :mod:`.classical` - Bayes' rule in log space for a generative classifier (01)
 - :mod:`.evaluation` - mode coverage on the 2-D mixtures (08), the Fréchet distance (10)
-- :mod:`.losses`   - the BCE game, the WGAN critic loss and gradient penalty, ACGAN's D loss
+- :mod:`.losses`   - the BCE game, the WGAN-GP gradient penalty, ACGAN's D loss
 - :mod:`.training` - one discriminator step, one generator step
 - :mod:`.steps_scenario` - the scenario the step checks share (tiny models, one step, what it leaves)
 - :mod:`.tips`     - instance noise, a wrapper around D (09)
@@ -29,11 +29,9 @@ Modules, one per part of the course (:mod:`.core` holds the shared machinery):
 
 from . import reference
 from .classical import check_log_posterior
-from .conditional import check_cgan_d_step, check_cgan_g_step
 from .evaluation import check_frechet_distance, check_mode_metrics
 from .losses import (
     check_acgan_discriminator_loss,
-    check_critic_loss,
     check_discriminator_loss,
     check_generator_loss_non_saturating,
     check_generator_loss_saturating,
@@ -41,15 +39,21 @@ from .losses import (
 )
 from .models import check_conditioned_inputs, check_generator_block, check_weights_init
 from .tips import check_instance_noise
-from .training import check_discriminator_step, check_generator_step
-from .wasserstein import check_wgan_d_step, check_wgan_g_step, check_wgan_gp_d_step
+from .training import (
+    check_cgan_d_step,
+    check_cgan_g_step,
+    check_discriminator_step,
+    check_generator_step,
+    check_wgan_d_step,
+    check_wgan_g_step,
+    check_wgan_gp_d_step,
+)
 
 __all__ = [
     "check_acgan_discriminator_loss",
     "check_cgan_d_step",
     "check_cgan_g_step",
     "check_conditioned_inputs",
-    "check_critic_loss",
     "check_discriminator_loss",
     "check_discriminator_step",
     "check_frechet_distance",
