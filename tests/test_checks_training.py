@@ -1,6 +1,6 @@
 """Notebook 03's step checks (and notebook 04's, which reuse them): the fakes are made once in the D step
 and returned, the G step trains G on them. Right answers pass; each wrong version of the tables, and each
-mistake the checks catch before or after their tables, is rejected with its own message."""
+mistake written as a learner would, is rejected with a message that names it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import torch
 from check_runner import not_implemented, run
 
 from gannotes import losses, steps
-from gannotes.checks import check_discriminator_step, check_generator_step
-from gannotes.checks.core import WrongVersion
+from gannotes.checks import check_discriminator_step, check_generator_step, training
+from gannotes.checks.core import WrongVersion, same_observation, seeded
+from gannotes.checks.steps_scenario import observe_d, observe_g
 from gannotes.checks.training import D_STEP_MISTAKES, G_STEP_MISTAKES
 
 
@@ -142,20 +143,48 @@ def test_the_required_mistakes_are_in_the_tables() -> None:
     for required in (
         "returns are detached",  # G's step could not train G
         "not G(z) of the z",  # fakes from other noise
-        "G ran twice",  # the fakes made twice
-        "not detached in D's loss",
+        "D judged were not detached",
         "zero_grad missing",
-        "did not change",
+        "was not updated",
     ):
         assert required in d_problems, required
     g_problems = " ".join(w.problem for w in G_STEP_MISTAKES)
-    for required in ("ran G", "G received no gradient", "D's parameters changed", "still frozen", "zero_grad"):
+    for required in ("G received no gradient", "D's parameters changed", "still frozen", "zero_grad"):
         assert required in g_problems, required
 
 
+GAMES = [
+    (observe_d, training.GAN, D_STEP_MISTAKES),
+    (observe_g, training.GAN, G_STEP_MISTAKES),
+    (observe_d, training.CGAN, training.CGAN_D_STEP_MISTAKES),
+    (observe_g, training.CGAN, training.CGAN_G_STEP_MISTAKES),
+    (observe_d, training.WGAN, training.WGAN_D_STEP_WRONG_VERSIONS),
+    (observe_g, training.WGAN, training.WGAN_G_STEP_WRONG_VERSIONS),
+    (observe_d, training.WGAN_GP, training.WGAN_GP_D_STEP_WRONG_VERSIONS),
+]
+
+
+@pytest.mark.parametrize(("observe", "game", "table"), GAMES, ids=range(len(GAMES)))
+def test_the_wrong_versions_are_told_apart(observe, game, table) -> None:
+    """Each wrong version behaves differently from the reference and from every other one with another message:
+    otherwise the table would give a learner the first one's message for the second one's mistake."""
+
+    def seen(fn):
+        with seeded(0):
+            return observe(game, fn)
+
+    reference = seen(game.d_step if observe is observe_d else game.g_step)
+    observed = [seen(wrong.fn) for wrong in table]
+    for i, wrong in enumerate(table):
+        assert not same_observation(observed[i], reference), wrong.problem
+        for j, other in enumerate(table[:i]):
+            if other.problem != wrong.problem:
+                assert not same_observation(observed[i], observed[j]), (other.problem, wrong.problem)
+
+
 # ----------------------------------------------------------------------------------------------
-# Mistakes caught before the tables (what a step returns, the loss formula, a known error) and after
-# them (a version of a mistake that is not the table's exactly), written as a learner would
+# Mistakes written as a learner would: what a step returns, the loss formula, a known error, and mistakes
+# that come with others (the first observation that differs from the reference's names them)
 
 
 def d_step(
@@ -217,6 +246,14 @@ def g_step(*, regenerate: bool = False, freeze: bool = True, step_first: bool = 
     return step
 
 
+def made_twice(G, D, d_optimizer, real, z):
+    loss = losses.discriminator_loss(D(real), D(G(z).detach()))
+    d_optimizer.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    return G(z), loss.detach()
+
+
 def g_step_old_signature(G, D, g_optimizer, z):
     """Notebook 03's g_step before the fakes were made once: it is now given the fakes as its z."""
     D.requires_grad_(False)
@@ -228,34 +265,55 @@ def g_step_old_signature(G, D, g_optimizer, z):
     return loss.detach()
 
 
+_RETURNS = "it differs from the reference in what it returns: "
+_FAKE_AND_STATS = ", not (tensor (8, 1, 28, 28), stats)."
 OTHER_MISTAKES = [
     # What the D step returns
-    (check_discriminator_step, d_step(returns=lambda fake, loss: loss.detach()), "returns only the loss: no fakes"),
-    (check_discriminator_step, d_step(returns=lambda fake, loss: {"d_loss": loss}), "returns only its dict of stats"),
-    (check_discriminator_step, d_step(returns=lambda fake, loss: None), "returns None"),
-    (check_discriminator_step, d_step(returns=lambda fake, loss: [fake, loss]), "returns a list"),
-    (check_discriminator_step, d_step(returns=lambda fake, loss: (loss, fake)), "should be the fakes G(z)"),
-    (check_discriminator_step, d_step(returns=lambda fake, loss: (fake, loss.item())), "should be a torch tensor"),
-    (check_discriminator_step, with_stats(lambda s: {"loss": s["d_loss"]}), "without a 'd_loss' entry"),
+    (
+        check_discriminator_step,
+        d_step(returns=lambda fake, loss: loss.detach()),
+        _RETURNS + "tensor ()" + _FAKE_AND_STATS,
+    ),
+    (
+        check_discriminator_step,
+        d_step(returns=lambda fake, loss: {"d_loss": loss}),
+        _RETURNS + "dict" + _FAKE_AND_STATS,
+    ),
+    (check_discriminator_step, d_step(returns=lambda fake, loss: None), _RETURNS + "None" + _FAKE_AND_STATS),
+    (
+        check_discriminator_step,
+        d_step(returns=lambda fake, loss: [fake, loss]),
+        "returns: [tensor (8, 1, 28, 28), tensor ()]",
+    ),
+    (
+        check_discriminator_step,
+        d_step(returns=lambda fake, loss: (loss, fake)),
+        "returns: (tensor (), tensor (8, 1, 28, 28))",
+    ),
+    (check_discriminator_step, d_step(returns=lambda fake, loss: (fake, loss.item())), "(tensor (8, 1, 28, 28), float"),
+    (check_discriminator_step, with_stats(lambda s: {"loss": s["d_loss"]}), "a dict without 'd_loss'"),
     (check_discriminator_step, with_stats(lambda s: {**s, "d_real": s["d_fake"]}), "'d_real' your step returns"),
+    # The fakes made twice: once for D, again for G's step
+    (check_discriminator_step, made_twice, "made once, by the D step): 2, not 1"),
     # The loss formula, named by its value
     (check_discriminator_step, d_step(loss_fn=lambda r, f: -losses.discriminator_loss(r, f)), "sign flipped"),
     (check_discriminator_step, d_step(loss_fn=lambda r, f: losses.discriminator_loss(f, r)), "targets are swapped"),
     # A known error
     (check_discriminator_step, d_step(zero_grad=False, step_first=True), "before loss.backward()"),
-    # The new contract's mistakes, in versions the table does not hold exactly
+    # The new contract's mistakes, alone (the table's messages) and with another (what differs first is named)
     (check_discriminator_step, d_step(no_grad=True), "returns are detached"),
-    (check_discriminator_step, d_step(detach_returned=True, zero_grad=False), "returns are detached"),
+    (check_discriminator_step, d_step(detach_returned=True, zero_grad=False), "whether the fakes keep their graph"),
     (check_discriminator_step, d_step(noise=lambda G, z: torch.randn(len(z), G.z_dim)), "not G(z) of the z"),
-    (check_discriminator_step, d_step(noise=lambda G, z: z + 0.5, zero_grad=False), "not G(z) of the z"),
-    (check_discriminator_step, d_step(detach_input=False, zero_grad=False), "not detached in D's loss"),
+    (check_discriminator_step, d_step(noise=lambda G, z: z + 0.5, zero_grad=False), "in the fakes it returns"),
+    (check_discriminator_step, d_step(detach_input=False), "D judged were not detached"),
+    (check_discriminator_step, d_step(detach_input=False, zero_grad=False), "whether G got gradients: True"),
     # The G step
     (check_generator_step, g_step(loss_fn=losses.generator_loss_saturating), "this is the saturating (minimax) loss"),
     (check_generator_step, g_step(loss_fn=lambda f: -losses.generator_loss_non_saturating(f)), "sign flipped"),
     (check_generator_step, g_step(step_first=True), "before loss.backward()"),
-    (check_generator_step, g_step(regenerate=True), "ran G"),
-    (check_generator_step, g_step(regenerate=True, freeze=False), "ran G"),
-    (check_generator_step, g_step_old_signature, "ran G and raised"),
+    (check_generator_step, g_step(regenerate=True), "made once, by the D step): 1, not 0"),
+    (check_generator_step, g_step(regenerate=True, freeze=False), "made once, by the D step): 1, not 0"),
+    (check_generator_step, g_step_old_signature, "made once, by the D step): 1, not 0"),
 ]
 
 
@@ -279,7 +337,7 @@ def test_an_unknown_mistake_gets_the_general_hint(capsys: pytest.CaptureFixture[
 
     passed, out = run(check_discriminator_step, twice_the_update, capsys)
     assert not passed
-    assert "differ from the reference's" in out and "exactly once" in out, out
+    assert "differs from the reference in D's parameters" in out and "d_optimizer.step(), once" in out, out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -301,7 +359,7 @@ def test_fakes_not_detached_in_ds_loss_break_the_g_step() -> None:
     torch.manual_seed(0)
     G, D = steps_models()
     d_opt, g_opt = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (D, G))
-    wrong = next(w for w in D_STEP_MISTAKES if "not detached in D's loss" in w.problem)
+    wrong = next(w for w in D_STEP_MISTAKES if "D judged were not detached" in w.problem)
     fake, _ = wrong.fn(G, D, d_opt, torch.rand(8, 1, 28, 28) * 2 - 1, torch.randn(8, 8))
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         steps.gan_g_step(G, D, g_opt, fake)

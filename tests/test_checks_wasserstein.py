@@ -7,12 +7,13 @@ import torch
 
 from gannotes import losses, steps
 from gannotes.checks import check_wgan_d_step, check_wgan_g_step, check_wgan_gp_d_step
-from gannotes.checks.core import WrongVersion
-from gannotes.checks.wasserstein import (
+from gannotes.checks.core import WrongVersion, has_gradient
+from gannotes.checks.training import (
     WGAN_D_STEP_WRONG_VERSIONS,
     WGAN_G_STEP_WRONG_VERSIONS,
     WGAN_GP_D_STEP_WRONG_VERSIONS,
 )
+from gannotes.models import MLPDiscriminator, MLPGenerator
 
 CHECKS = {
     "wgan_d_step": (check_wgan_d_step, WGAN_D_STEP_WRONG_VERSIONS),
@@ -74,7 +75,7 @@ def g_step_without_freezing_d(G, D, g_optimizer, fake):
     g_optimizer.zero_grad()
     loss.backward()
     g_optimizer.step()
-    return loss.item()
+    return {"g_loss": loss.item()}  # a dict's numbers are logged as they are
 
 
 def my_gradient_penalty(critic, real, fake):
@@ -158,7 +159,7 @@ def test_a_non_function_is_refused(name, capsys: pytest.CaptureFixture[str]) -> 
 TABLE = [(name, wrong) for name, (_, table) in CHECKS.items() for wrong in table]
 
 
-@pytest.mark.parametrize(("name", "wrong"), TABLE, ids=lambda x: getattr(getattr(x, "fn", None), "__name__", x))
+@pytest.mark.parametrize(("name", "wrong"), TABLE, ids=lambda x: x.fn.keywords["mistake"] if hasattr(x, "fn") else x)
 def test_each_wrong_version_is_rejected_with_its_message(
     name: str, wrong: WrongVersion, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -169,23 +170,133 @@ def test_each_wrong_version_is_rejected_with_its_message(
 
 
 def test_the_required_mistakes_are_in_the_tables() -> None:
-    names = {w.fn.__name__ for _, table in CHECKS.values() for w in table}
+    names = {(name, w.fn.keywords["mistake"]) for name, (_, table) in CHECKS.items() for w in table}
     for required in (
-        "_d_clip_g",  # clipping G instead of the critic
-        "_d_clip_before",  # clipping before the optimiser update
-        "_g_penalty_at_fakes",  # the gradient penalty in the generator's loss
-        "_d_sign_flipped",
-        "_d_no_zero_grad",
-        "_d_bce",
-        "_gp_no_graph",  # a penalty that does not train the critic
-        "_gp_weight_missing",
-        "_d_returns_detached",  # fakes returned without their graph: G's step cannot train G
-        "_d_no_fakes",  # the stats alone, no fakes for G's step
-        "_g_regenerates",  # the G step making its own fakes from fresh noise
-        "_g_detached",  # the G step detaching the fakes it is given
-        "_gp_penalty_not_detached",  # the penalty on the fakes with their graph
+        ("wgan_d_step", "clipped G"),  # clipping G instead of the critic
+        ("wgan_d_step", "clipped before"),  # clipping before the optimiser update
+        ("wgan_g_step", "penalty"),  # the gradient penalty in the generator's loss
+        ("wgan_d_step", "sign flipped"),
+        ("wgan_d_step", "no zero_grad"),
+        ("wgan_d_step", "BCE"),
+        ("wgan_gp_d_step", "penalty without graph"),  # a penalty that does not train the critic
+        ("wgan_gp_d_step", "penalty weight 1"),
+        ("wgan_d_step", "fakes detached"),  # fakes returned without their graph: G's step cannot train G
+        ("wgan_g_step", "detached"),  # the G step detaching the fakes it is given
+        ("wgan_gp_d_step", "penalty not detached"),  # the penalty on the fakes with their graph
     ):
         assert required in names
+
+
+# ----------------------------------------------------------------------------------------------
+# Mistakes written as a learner would, each rejected with a message that names it
+
+
+def critic_step_with_loss(loss_of):
+    """The notebook's critic step with the loss ``loss_of(real_scores, fake_scores)`` instead."""
+
+    def step(G, D, d_optimizer, real, z, clip=0.01):
+        fake = G(z)
+        real_scores, fake_scores = D(real), D(fake.detach())
+        loss = loss_of(real_scores, fake_scores)
+        d_optimizer.zero_grad()
+        loss.backward()
+        d_optimizer.step()
+        for p in D.parameters():
+            p.data.clamp_(-clip, clip)
+        return fake, {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
+
+    return step
+
+
+def critic_step_returning(change):
+    """The notebook's critic step, returning ``change(fake, stats)`` instead."""
+
+    def step(*args):
+        return change(*d_step_as_in_the_notebook(*args))
+
+    return step
+
+
+def critic_step_making_fakes_again(G, D, d_optimizer, real, z):
+    _, stats = d_step_as_in_the_notebook(G, D, d_optimizer, real, z)
+    return G(z), stats  # the fakes made again, for the generator's step
+
+
+def critic_step_clipping_both(G, D, d_optimizer, real, z):
+    fake, stats = d_step_as_in_the_notebook(G, D, d_optimizer, real, z)
+    for p in [*D.parameters(), *G.parameters()]:
+        p.data.clamp_(-0.01, 0.01)
+    return fake, stats
+
+
+def gp_step_detaching_nothing(G, D, d_optimizer, real, z, gp_weight=10.0):
+    fake = G(z)
+    real_scores, fake_scores = D(real), D(fake)
+    loss = fake_scores.mean() - real_scores.mean() + gp_weight * my_gradient_penalty(D, real, fake)
+    d_optimizer.zero_grad()
+    loss.backward()
+    d_optimizer.step()
+    return fake, {"d_loss": loss.detach(), "wasserstein": (real_scores.mean() - fake_scores.mean()).detach()}
+
+
+def g_step_making_its_own_fakes(G, D, g_optimizer, fake):
+    return g_step_as_in_the_notebook(G, D, g_optimizer, G(torch.randn(len(fake), G.z_dim)))
+
+
+def gp_step_with_estimate(estimate_of):
+    def step(G, D, d_optimizer, real, z):
+        fake, stats = gp_step_as_in_the_notebook(G, D, d_optimizer, real, z)
+        return fake, {**stats, "wasserstein": estimate_of(stats)}
+
+    return step
+
+
+_RETURNS = "it differs from the reference in what it returns: "
+LEARNER_MISTAKES = [
+    # The critic loss, wrong in each of the usual ways
+    ("wgan_d_step", critic_step_with_loss(lambda r, f: r.mean() - f.mean()), "sign flipped"),
+    ("wgan_d_step", critic_step_with_loss(losses.discriminator_loss), "BCE discriminator loss"),
+    ("wgan_d_step", critic_step_with_loss(lambda r, f: f.sigmoid().mean() - r.sigmoid().mean()), "sigmoid"),
+    ("wgan_d_step", critic_step_with_loss(lambda r, f: -(r.log().mean() + (1 - f).log().mean())), "log of the scores"),
+    ("wgan_d_step", critic_step_with_loss(lambda r, f: f.mean()), "the real term is missing"),
+    ("wgan_d_step", critic_step_with_loss(lambda r, f: f.sum() - r.sum()), "sums the scores"),
+    # What the critic step returns
+    (
+        "wgan_d_step",
+        critic_step_returning(lambda fake, stats: None),
+        _RETURNS + "None, not (tensor (8, 1, 28, 28), stats)",
+    ),
+    ("wgan_d_step", critic_step_returning(lambda fake, stats: stats), _RETURNS + "dict, not"),
+    (
+        "wgan_d_step",
+        critic_step_returning(lambda fake, stats: (stats, fake)),
+        _RETURNS + "(dict, tensor (8, 1, 28, 28))",
+    ),
+    (
+        "wgan_d_step",
+        critic_step_returning(lambda fake, stats: (fake, stats["d_loss"])),
+        _RETURNS + "(tensor (8, 1, 28, 28), tensor ())",
+    ),
+    (
+        "wgan_d_step",
+        critic_step_returning(lambda fake, stats: (fake, {**stats, "wasserstein": stats["d_loss"]})),
+        "'wasserstein'",
+    ),
+    ("wgan_d_step", critic_step_making_fakes_again, "made once, by the D step): 2, not 1"),
+    ("wgan_d_step", critic_step_clipping_both, "differs from the reference in G's parameters"),
+    ("wgan_gp_d_step", gp_step_detaching_nothing, "not detached"),
+    ("wgan_gp_d_step", gp_step_with_estimate(lambda stats: -stats["d_loss"]), "without the penalty"),
+    ("wgan_g_step", g_step_making_its_own_fakes, "made once, by the D step): 1, not 0"),
+    ("wgan_g_step", lambda G, D, g_optimizer, fake: None, _RETURNS + "None, not stats"),
+]
+
+
+@pytest.mark.parametrize(("name", "mistake", "diagnosis"), LEARNER_MISTAKES, ids=range(len(LEARNER_MISTAKES)))
+def test_learner_mistakes_are_named(name, mistake, diagnosis: str, capsys: pytest.CaptureFixture[str]) -> None:
+    passed, out = run(CHECKS[name][0], mistake, capsys)
+    assert not passed, out
+    assert out.startswith(f"❌ {name} failed: ") and " Hint: " in out, out
+    assert diagnosis in out, out
 
 
 def test_an_unknown_mistake_gets_the_general_hint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,15 +310,13 @@ def test_an_unknown_mistake_gets_the_general_hint(capsys: pytest.CaptureFixture[
 
 def test_the_reference_steps_train_g_through_the_critic_steps_fakes() -> None:
     """What the checks assume of the contract: the critic step's fakes carry G's gradient into G's step."""
-    from gannotes.checks import wasserstein
-
     for d_step in (steps.wgan_d_step, steps.wgan_gp_d_step):
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            G, D = wasserstein._models()
-            real, z = torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, wasserstein.Z_DIM)
+            G, D = MLPGenerator(z_dim=8, hidden=16, depth=1), MLPDiscriminator(hidden=16, depth=1)
+            real, z = torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, 8)
             fake, stats = d_step(G, D, torch.optim.SGD(D.parameters(), lr=0.1), real, z)
-            assert not wasserstein.has_gradient(G) and {"d_loss", "wasserstein"} <= stats.keys()
+            assert not has_gradient(G) and {"d_loss", "wasserstein"} <= stats.keys()
             before = [p.detach().clone() for p in G.parameters()]
             steps.wgan_g_step(G, D, torch.optim.SGD(G.parameters(), lr=0.1), fake)
             assert any(not torch.equal(b, p) for b, p in zip(before, G.parameters(), strict=True))
