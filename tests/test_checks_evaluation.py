@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from gannotes import metrics
+from gannotes.checks import evaluation
+from gannotes.checks.core import WrongVersion
 from gannotes.checks.evaluation import check_frechet_distance, check_mode_metrics, mode_metrics
 from gannotes.mixtures import ring_of_gaussians
 
@@ -314,3 +316,19 @@ def test_frechet_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys:
     assert not passed, out
     assert out.startswith("❌ frechet_distance failed: ") and " Hint: " in out, out
     assert diagnosis in out, out
+
+
+# ----------------------------------------------------------------------------------------------
+# The checks' own tables: each wrong version is rejected with its own message (none hides another)
+
+TABLES = [(check_mode_metrics, wrong) for wrong in evaluation.MODE_MISTAKES] + [
+    (check_frechet_distance, wrong) for wrong in evaluation.FRECHET_MISTAKES
+]
+
+
+@pytest.mark.parametrize(("check", "wrong"), TABLES, ids=[w.problem[:40] for _, w in TABLES])
+def test_each_wrong_version_in_the_tables_gets_its_message(
+    check: Callable, wrong: WrongVersion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    passed, out = run(check, wrong.fn, capsys)
+    assert not passed and wrong.problem in out and wrong.hint in out, out

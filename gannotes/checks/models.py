@@ -1,357 +1,234 @@
-"""Checks for the model-building exercises: the DCGAN generator block and init (04), conditioned inputs (05)."""
+"""Checks for the model-building exercises: the DCGAN generator block and init (04), conditioned inputs (05).
+
+Table checks (:func:`~gannotes.checks.core.check_against_table`); a module is observed through a short
+description: its layers, their settings and the shape it outputs, or its parameters' statistics.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ErrorHint, assert_close, call_learner, exercise_check, fail, seeded, tensor_output
+from . import reference
+from .core import Raised, WrongVersion, check_against_table, exercise_check, observe_call
+
+
+def wrong_versions(fn: Callable[..., Any], hint: str, problems: dict[str, dict[str, Any]]) -> list[WrongVersion]:
+    """A table of wrong versions: ``fn`` called with each problem's ingredients (keyword arguments)."""
+    return [WrongVersion(partial(fn, **ingredients), problem, hint) for problem, ingredients in problems.items()]
+
 
 # ----------------------------------------------------------------------------------------------
 # 04: the generator block
 
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.PReLU, nn.SELU)
-_BLOCK_HINT = (
-    "nn.Sequential(nn.ConvTranspose2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=False), "
-    "nn.BatchNorm2d(out_channels), nn.ReLU())."
+_BLOCK = (
+    "kernel_size=4, stride=2, padding=1 doubles the size, (H - 1) * 2 - 2 + 4 = 2H: nn.Sequential(nn.ConvTranspose2d("
+    "in_channels, out_channels, 4, 2, 1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU())."
 )
 
 
-def _leaves(module: nn.Module) -> list[nn.Module]:
-    """The layers that compute, in registration order (containers left out)."""
-    return [m for m in module.modules() if not list(m.children())]
+def _block(
+    cin, cout, *, conv=nn.ConvTranspose2d, kernel=4, stride=2, padding=1, norm=True, act=nn.ReLU, at=1, wrap=True
+):
+    """A generator block with one ingredient changed: ``norm="in"`` for BatchNorm2d(cin), ``at=2`` after the ReLU."""
+    layers = [conv(cin, cout, kernel, stride, padding, bias=False), act()]
+    if norm:
+        layers.insert(at, nn.BatchNorm2d(cin if norm == "in" else cout))
+    return nn.Sequential(*layers) if wrap else layers
 
 
-def _names(layers: list[nn.Module]) -> str:
-    return " -> ".join(type(m).__name__ for m in layers) or "no layers"
+def _layer(module: nn.Module) -> str:
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+        return f"{type(module).__name__}(k={module.kernel_size[0]}, s={module.stride[0]}, p={module.padding[0]})"
+    return type(module).__name__
 
 
-def _block_structure(block: nn.Module, out_channels: int) -> nn.ConvTranspose2d:
-    """Fail on the wrong kind of layer; return the transposed convolution."""
-    layers = _leaves(block)
-    convs = [m for m in layers if isinstance(m, nn.ConvTranspose2d)]
-    if not convs:
-        if any(isinstance(m, nn.Conv2d) for m in layers):
-            fail(
-                f"your block ({_names(layers)}) uses nn.Conv2d, which keeps or shrinks the size: the generator "
-                "upsamples with a transposed convolution.",
-                _BLOCK_HINT,
-            )
-        fail(f"your block ({_names(layers)}) has no nn.ConvTranspose2d.", _BLOCK_HINT)
-    norms = [m for m in layers if isinstance(m, nn.BatchNorm2d)]
-    if norms and norms[0].num_features != out_channels:
-        fail(
-            f"the batch norm has {norms[0].num_features} features, but it follows a layer with "
-            f"{out_channels} output channels.",
-            "nn.BatchNorm2d(out_channels).",
-        )
-    return convs[0]
+def _observe_block(make: Callable[[int, int], Any]) -> list:
+    """For two shapes: the block's layers, and the shape it outputs in training mode."""
+    seen = []
+    for cin, cout, size in ((8, 4, 7), (3, 5, 5)):
+        block = observe_call(make, cin, cout)
+        if not isinstance(block, nn.Module | Raised):
+            block = "not an nn.Module"
+        elif isinstance(block, nn.Module):
+            out = observe_call(block.train(), torch.randn(2, cin, size, size))
+            block = ([_layer(m) for m in block.modules() if not list(m.children())], getattr(out, "shape", out))
+        seen.append(block)
+    return seen
 
 
-def _block_shape(block: nn.Module, conv: nn.ConvTranspose2d, in_channels: int, out_channels: int, size: int) -> None:
-    x = torch.randn(2, in_channels, size, size)
-    block.train()
-    y = tensor_output(
-        call_learner(block, x, context=f"running your block on an input of shape {tuple(x.shape)}"),
-        "your block's output",
-    )
-    want = (2, out_channels, 2 * size, 2 * size)
-    if tuple(y.shape) == want:
-        return
-    k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    settings = f"kernel_size={k}, stride={s}, padding={p}"
-    if y.dim() == 4 and (y.shape[-1] == size or s == 1):
-        fail(
-            f"the output is {y.shape[-2]}x{y.shape[-1]} for a {size}x{size} input: with stride {s} the block does "
-            "not double the size.",
-            "stride=2 doubles the size: kernel_size=4, stride=2, padding=1 gives (H - 1) * 2 - 2 + 4 = 2H.",
-        )
-    if y.dim() == 4 and y.shape[1] != out_channels:
-        fail(f"your block outputs {y.shape[1]} channels, expected out_channels={out_channels}.", _BLOCK_HINT)
-    if y.dim() == 4:
-        off = y.shape[-1] - 2 * size
-        fail(
-            f"the output is {y.shape[-2]}x{y.shape[-1]} for a {size}x{size} input, not {2 * size}x{2 * size} "
-            f"({off:+d} pixels): a transposed convolution with {settings} gives (H - 1) * {s} - {2 * p} + {k}.",
-            "kernel_size=4, stride=2, padding=1 gives exactly (H - 1) * 2 - 2 + 4 = 2H.",
-        )
-    fail(f"your block's output has shape {tuple(y.shape)}, expected {want}.", _BLOCK_HINT)
+BLOCK_MISTAKES = wrong_versions(
+    _block,
+    _BLOCK,
+    {
+        "with stride 1 and kernel_size=3 the block keeps the size: it must double it.": {"kernel": 3, "stride": 1},
+        "with stride 1 the block adds one pixel: it must double the size.": {"stride": 1},
+        "kernel_size=3 makes the output 2H - 1 pixels wide (-1 pixels).": {"kernel": 3},
+        "padding=0 makes the output 2H + 2 pixels wide (+2 pixels).": {"padding": 0},
+        "no batch norm: DCGAN normalises after each generator convolution but the last.": {"norm": False},
+        "nn.BatchNorm2d(in_channels): the batch norm follows a layer with out_channels channels.": {"norm": "in"},
+        "LeakyReLU in place of ReLU: LeakyReLU is the discriminator's activation.": {"act": nn.LeakyReLU},
+        "Tanh in place of ReLU: tanh belongs only at the generator's output.": {"act": nn.Tanh},
+        "nn.Conv2d halves the size: the generator upsamples with nn.ConvTranspose2d.": {"conv": nn.Conv2d},
+        "ReLU before the batch norm: ConvTranspose2d -> BatchNorm2d -> ReLU, in that order.": {"at": 2},
+        "your function's result is not an nn.Module (a list of layers is not one): use nn.Sequential.": {"wrap": False},
+    },
+)
 
 
 @exercise_check("generator_block")
 def check_generator_block(fn: Callable[[int, int], nn.Module]) -> str:
     """Check ``fn(in_channels, out_channels) -> nn.Module`` mapping ``(B, in, H, W) -> (B, out, 2H, 2W)``.
 
-    Required: ``ConvTranspose2d(kernel_size=4, stride=2, padding=1)``, ``BatchNorm2d``, ``ReLU``, in
-    that order and nothing else. ``bias=True`` on the convolution passes with a note: batch norm
-    subtracts each channel's mean right after, which cancels the bias, so it is wasted parameters,
-    not a wrong result.
+    ``bias=True`` passes with a note: batch norm subtracts each channel's mean right after, which
+    cancels the bias, so it is wasted parameters, not a wrong result.
     """
-    block = None
-    for in_channels, out_channels, size in [(8, 4, 7), (4, 2, 14), (3, 5, 5)]:
-        block = call_learner(
-            fn, in_channels, out_channels, context=f"called with in_channels={in_channels}, out_channels={out_channels}"
-        )
-        if not isinstance(block, nn.Module):
-            fail(f"your function returned {type(block).__name__}, not an nn.Module.", "return " + _BLOCK_HINT)
-        conv = _block_structure(block, out_channels)
-        _block_shape(block, conv, in_channels, out_channels, size)
-
-    layers = _leaves(block)
-    types = [type(m) for m in layers]
-    if nn.BatchNorm2d not in types:
-        fail(
-            f"no batch norm: your block is {_names(layers)}. DCGAN normalises after every generator convolution but "
-            "the last, which keeps the activations' scale steady through the network.",
-            "add nn.BatchNorm2d(out_channels) after the transposed convolution.",
-        )
-    activations = [m for m in layers if isinstance(m, _ACTIVATIONS)]
-    if not activations:
-        fail(f"no activation: your block is {_names(layers)}.", "end with nn.ReLU().")
-    if isinstance(activations[-1], nn.LeakyReLU):
-        fail(
-            "LeakyReLU in place of ReLU: DCGAN's generator uses ReLU (LeakyReLU is the discriminator's).",
-            "end the block with nn.ReLU().",
-        )
-    if isinstance(activations[-1], nn.Tanh):
-        fail(
-            "Tanh in place of ReLU: tanh belongs only at the generator's output, to map images into [-1, 1].",
-            "end the block with nn.ReLU().",
-        )
-    if type(activations[-1]) is not nn.ReLU:
-        fail(f"{type(activations[-1]).__name__} in place of ReLU.", "end the block with nn.ReLU().")
-    if types != [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU]:
-        fail(
-            f"your block is {_names(layers)}: expected ConvTranspose2d -> BatchNorm2d -> ReLU, in that order.",
-            _BLOCK_HINT,
-        )
-    conv = layers[0]
-    k, s, p = conv.kernel_size, conv.stride, conv.padding
-    if (k, s, p) != ((4, 4), (2, 2), (1, 1)):
-        fail(
-            f"the transposed convolution has kernel_size={k}, stride={s}, padding={p} "
-            f"(output_padding={conv.output_padding}): the size is right, but DCGAN's block uses 4, 2, 1.",
-            "kernel_size=4, stride=2, padding=1: the kernel size is a multiple of the stride, which avoids "
-            "checkerboard artefacts.",
-        )
-    note = ""
-    if conv.bias is not None:
-        note = (
-            " (note: bias=True is wasted — batch norm subtracts each channel's mean right after, cancelling the "
-            "bias; use bias=False)"
-        )
-    return f"doubles the size on three inputs with ConvTranspose2d(k=4, s=2, p=1) -> BatchNorm2d -> ReLU{note}."
+    passed = "doubles the size on two inputs with ConvTranspose2d(k=4, s=2, p=1) -> BatchNorm2d -> ReLU"
+    passed = check_against_table(fn, reference.generator_block, _observe_block, BLOCK_MISTAKES, passed, _BLOCK)
+    if any(m.bias is not None for m in fn(4, 2).modules() if isinstance(m, nn.ConvTranspose2d)):
+        passed += " (note: bias=True is wasted — batch norm subtracts each channel's mean right after; use bias=False)"
+    return passed + "."
 
 
 # ----------------------------------------------------------------------------------------------
 # 04: DCGAN's initialisation
 
-_SENTINEL = 5.0  # every parameter starts here, so a layer the learner's function skipped is obvious
-_INIT_HINT = (
-    "if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(module.weight, 0.0, 0.02) and "
-    "zero the bias if there is one; if isinstance(module, nn.BatchNorm2d): nn.init.normal_(module.weight, 1.0, "
-    "0.02) and nn.init.zeros_(module.bias)."
-)
-INIT_ERRORS = (
-    ErrorHint(
-        "has no attribute 'weight'",
-        "your function touched .weight on a module that has none: model.apply(fn) calls fn on every module, "
-        "including containers (nn.Sequential) and activations.",
-        "check the module's type first: " + _INIT_HINT,
-    ),
-    ErrorHint(
-        "'NoneType' object has no attribute",
-        "your function used a bias that does not exist (a layer built with bias=False has module.bias None).",
-        "guard with: if module.bias is not None: nn.init.zeros_(module.bias).",
-    ),
+_SENTINEL = 5.0  # every parameter starts here, so a layer the learner's function skipped shows
+_INIT = (
+    "if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(module.weight, 0.0, 0.02) and zero "
+    "the bias; if isinstance(module, nn.BatchNorm2d): nn.init.normal_(module.weight, 1.0, 0.02), zero the bias."
 )
 
 
-def _init_model() -> nn.Sequential:
-    """Layers of every kind DCGAN initialises, big enough that a std is measured to within ~1%."""
-    return nn.Sequential(
-        nn.Sequential(nn.Conv2d(64, 128, 4, bias=True), nn.LeakyReLU(0.2)),
-        nn.Sequential(nn.ConvTranspose2d(128, 64, 4, bias=True), nn.BatchNorm2d(1024), nn.ReLU()),
-        nn.Flatten(),
-        nn.Linear(256, 64),
-        nn.Tanh(),
-    )
+def _init(
+    module, *, kinds=(nn.Conv2d, nn.ConvTranspose2d), conv=(0.0, 0.02), bn=(1.0, 0.02), uniform=False, zero_bias=True
+):
+    """DCGAN's initialisation with one ingredient changed (``bn=()``: batch norm left alone)."""
+    if isinstance(module, kinds):
+        if uniform:  # the right std, the wrong distribution
+            nn.init.uniform_(module.weight, -(3**0.5) * conv[1], 3**0.5 * conv[1])
+        else:
+            nn.init.normal_(module.weight, *conv)
+        if zero_bias:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d) and bn:
+        nn.init.normal_(module.weight, *bn)
+        nn.init.zeros_(module.bias)
 
 
-def _std_hint(std: float) -> str:
-    if abs(std - 1.0) < 0.05:
-        return (
-            "the signature is nn.init.normal_(tensor, mean, std): normal_(w, 0.02) sets the mean to 0.02 and leaves "
-            "std=1; write nn.init.normal_(module.weight, 0.0, 0.02)."
-        )
-    if abs(std - 0.2) < 0.01:
-        return "0.2 is ten times too large: DCGAN uses std 0.02."
-    return _INIT_HINT
+def _initialised(init: Callable[[nn.Module], None]) -> Any:
+    """Layers of every kind, all parameters at the sentinel, after ``model.apply(init)`` (or what it raised)."""
+    model = nn.Sequential(nn.Conv2d(64, 128, 4), nn.ReLU(), nn.ConvTranspose2d(128, 64, 4), nn.BatchNorm2d(1024))
+    model.append(nn.Linear(256, 64))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(_SENTINEL)
+    error = observe_call(model.apply, init)
+    return error if isinstance(error, Raised) else model
 
 
-def _check_normal(weight: torch.Tensor, what: str, mean: float, std: float) -> None:
-    w = weight.detach().flatten()
-    got_mean, got_std = w.mean().item(), w.std().item()
-    tol_mean = max(4 * std / w.numel() ** 0.5, 1e-3)
-    if abs(got_std - std) > 0.1 * std:
-        fail(f"{what} have std {got_std:.3g}, expected {std} (and mean {mean}).", _std_hint(got_std))
-    if abs(got_mean - mean) > tol_mean:
-        fail(f"{what} have mean {got_mean:.3g}, expected {mean}.", _INIT_HINT)
-    inside = ((w - got_mean).abs() < got_std).float().mean().item()
-    # A uniform distribution has 57.7% of its values within one std, a normal one 68.3%: told apart
-    # reliably only on a big layer (the conv layers here), not on a batch norm's few hundred values.
-    if w.numel() >= 10_000 and abs(inside - 0.683) > 0.02:
-        fail(
-            f"{what} have the right mean and std but are not normally distributed ({inside:.0%} within one std, "
-            "68% for a normal distribution).",
-            "use nn.init.normal_, not nn.init.uniform_.",
-        )
+def _stats(p: torch.Tensor) -> Any:
+    """Mean, std and, on a big layer, the share within one std (0.7 for a normal, 0.6 for a uniform), rounded."""
+    p = p.detach().flatten()
+    if (p == _SENTINEL).all():
+        return "left as it was"
+    within = None  # measured well enough only on a big layer
+    if p.numel() > 10_000:
+        within = round(((p - p.mean()).abs() < p.std()).float().mean().item(), 1)
+    return round(p.mean().item(), 2), float(f"{p.std().item():.1g}"), within
 
 
-def _check_zero_bias(layer: nn.Module, what: str) -> None:
-    bias = layer.bias.detach()
-    if bias.abs().max().item() == 0:
-        return
-    if (bias == _SENTINEL).all():
-        fail(f"{what} biases were left as they were: DCGAN starts biases at 0.", "nn.init.zeros_(module.bias).")
-    fail(f"{what} biases are not 0 (max |bias| = {bias.abs().max().item():.3g}).", "nn.init.zeros_(module.bias).")
+def _observe_init(init: Callable[[nn.Module], None]) -> Any:
+    model = _initialised(init)
+    if isinstance(model, Raised):
+        return model
+    seen = {f"{type(m).__name__}.{n}": _stats(p) for m in model[:4] for n, p in m.named_parameters()}
+    seen["Linear"] = _stats(model[4].weight) in ("left as it was", seen["Conv2d.weight"])  # either passes
+    return seen
+
+
+INIT_MISTAKES = wrong_versions(
+    _init,
+    _INIT,
+    {
+        "conv weights have std 1, expected 0.02: nn.init.normal_(w) keeps its defaults, N(0, 1).": {"conv": ()},
+        "conv weights have mean 0.02: normal_(tensor, mean, std), so normal_(w, 0.02) leaves std=1.": {"conv": (0.02,)},
+        "conv weights have std 0.2, ten times too large: DCGAN uses 0.02.": {"conv": (0.0, 0.2)},
+        "conv weights have the right mean and std but are not normally distributed (uniform_).": {"uniform": True},
+        "ConvTranspose2d weights were not initialised: it is not a subclass of nn.Conv2d.": {"kinds": nn.Conv2d},
+        "the convolutions' biases were left as they were: DCGAN starts biases at 0.": {"zero_bias": False},
+        "batch-norm weights around 0 scale each channel to almost nothing: they start around 1.": {"bn": (0.0, 0.02)},
+        "BatchNorm2d weights were not initialised: your function skips nn.BatchNorm2d.": {"bn": ()},
+        "your function touched .weight on a module without one: model.apply visits every module.": {"kinds": nn.Module},
+    },
+)
 
 
 @exercise_check("weights_init")
 def check_weights_init(fn: Callable[[nn.Module], None]) -> str:
     """Check ``fn(module)``, used as ``model.apply(fn)``, against DCGAN's initialisation.
 
-    Required: ``Conv2d`` and ``ConvTranspose2d`` weights ~ N(0, 0.02) with zero biases; batch-norm
-    weights ~ N(1, 0.02) with zero biases; other modules left alone without errors. ``Linear``
-    layers (the package's version also sets them to N(0, 0.02)) are checked if touched and noted
-    if not.
+    Conv and transposed-conv weights ~ N(0, 0.02), batch-norm weights ~ N(1, 0.02), biases 0, other
+    modules left alone; ``Linear`` layers may be drawn like the convolutions (as the package does),
+    or left alone (noted).
     """
-    if not callable(fn):
-        fail(f"expected a function, got {type(fn).__name__}.", "pass the function itself: check_weights_init(f).")
-    with seeded(900):
-        model = _init_model()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.fill_(_SENTINEL)
-    call_learner(
-        model.apply,
-        fn,
-        context="applied with model.apply(fn) to a model with Conv2d, ConvTranspose2d, "
-        "BatchNorm2d, Linear and activation layers",
-        hints=INIT_ERRORS,
-    )
-
-    conv, conv_t, bn, linear = model[0][0], model[1][0], model[1][1], model[3]
-    for layer, name in [(conv, "Conv2d"), (conv_t, "ConvTranspose2d")]:
-        if (layer.weight == _SENTINEL).all():
-            fail(
-                f"{name} weights were not initialised: your function skips nn.{name}.",
-                "test isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)): ConvTranspose2d is not a subclass of "
-                "Conv2d.",
-            )
-        _check_normal(layer.weight, f"{name} weights", 0.0, 0.02)
-        _check_zero_bias(layer, name)
-    if (bn.weight == _SENTINEL).all():
-        fail("BatchNorm2d weights were not initialised: your function skips nn.BatchNorm2d.", _INIT_HINT)
-    bn_weight = bn.weight.detach()
-    if bn_weight.mean().abs().item() < 0.5:
-        fail(
-            f"batch-norm weights are around 0 (mean {bn_weight.mean().item():.3g}): they scale each normalised "
-            "channel, so around 0 the layer outputs almost nothing.",
-            "batch-norm weights start around 1: nn.init.normal_(module.weight, 1.0, 0.02).",
-        )
-    if bn_weight.std().item() == 0:
-        fail(
-            f"batch-norm weights are all exactly {bn_weight[0].item():.3g}: DCGAN draws them from N(1, 0.02).",
-            "nn.init.normal_(module.weight, 1.0, 0.02).",
-        )
-    _check_normal(bn_weight, "batch-norm weights", 1.0, 0.02)
-    _check_zero_bias(bn, "batch-norm")
-    note = ""
-    if (linear.weight == _SENTINEL).all():
-        note = " (note: Linear layers were left alone; the package's version also draws them from N(0, 0.02))"
-    else:
-        _check_normal(linear.weight, "Linear weights", 0.0, 0.02)
-        _check_zero_bias(linear, "Linear")
-    return f"conv and transposed-conv weights ~ N(0, 0.02), batch-norm weights ~ N(1, 0.02), biases 0{note}."
+    passed = "conv and transposed-conv weights ~ N(0, 0.02), batch-norm weights ~ N(1, 0.02), biases 0"
+    passed = check_against_table(fn, reference.weights_init, _observe_init, INIT_MISTAKES, passed, _INIT)
+    if (_initialised(fn)[4].weight == _SENTINEL).all():
+        passed += " (note: Linear layers were left alone; the package's version also draws them from N(0, 0.02))"
+    return passed + "."
 
 
 # ----------------------------------------------------------------------------------------------
 # 05: the conditional generator's input
 
-CONDITION_ERRORS = (
-    ErrorHint(
-        "sizes of tensors must match except in dimension",
-        "torch.cat along the wrong dimension: z and the one-hot labels have the same batch size but different "
-        "widths, so they are joined along the features, dim=1.",
-        "torch.cat([z, one_hot], dim=1).",
-    ),
-    ErrorHint(
-        "tensors must have same number of dimensions",
-        "z is (B, z_dim) but the labels you concatenate are (B,): a raw label column is not one-hot.",
-        "F.one_hot(labels, num_classes) gives (B, num_classes); then torch.cat([z, one_hot.float()], dim=1).",
-    ),
+_CONCAT = (
+    "the first z_dim columns are z, unchanged; then the one-hot part, with a single 1.0 in row i at column "
+    "z_dim + labels[i]: torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)."
+)
+
+
+def _conditioned(z, labels, num_classes, *, code="one-hot", z_first=True, dim=1):
+    """``[z, one_hot(labels)]`` with one ingredient changed."""
+    codes = {
+        "one-hot": F.one_hot(labels, num_classes).float(),
+        "batch width": F.one_hot(labels).float(),
+        "column": labels[:, None].float(),
+        "raw": labels,
+    }
+    parts = [z, codes[code]] if z_first else [codes[code], z]
+    return torch.cat(parts, dim=dim)
+
+
+def _observe_inputs(fn: Callable[..., Any]) -> list:
+    g = torch.Generator().manual_seed(1000)
+    cases = [
+        (torch.randn(6, 8, generator=g), [3, 0, 6, 2, 6, 1], 10),
+        (torch.randn(4, 5, generator=g), [2, 0, 1, 2], 3),
+    ]
+    return [observe_call(fn, z, torch.tensor(labels), k) for z, labels, k in cases]
+
+
+CONDITION_MISTAKES = wrong_versions(
+    _conditioned,
+    _CONCAT,
+    {
+        "wrong order: the one-hot labels come first, then z; the course's convention is z first.": {"z_first": False},
+        "the labels were added as one raw integer column, not one-hot.": {"code": "column"},
+        "z is (B, z_dim) but the labels you concatenate are (B,): raw labels, not one-hot.": {"code": "raw"},
+        "torch.cat along the wrong dimension: z and the one-hot labels are joined along dim=1.": {"dim": 0},
+        "F.one_hot(labels) without num_classes takes its width from the largest label.": {"code": "batch width"},
+    },
 )
 
 
 @exercise_check("conditioned_inputs")
 def check_conditioned_inputs(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> str:
     """Check ``fn(z (B, z_dim), labels (B,), num_classes) -> (B, z_dim + num_classes)`` = ``[z, one_hot(labels)]``."""
-    cases = [
-        (torch.randn(6, 8, generator=torch.Generator().manual_seed(1000)), torch.tensor([3, 0, 6, 2, 6, 1]), 10),
-        (torch.randn(4, 5, generator=torch.Generator().manual_seed(1001)), torch.tensor([2, 0, 1, 2]), 3),
-    ]
-    for z, labels, num_classes in cases:
-        batch, z_dim = z.shape
-        context = f"called with z {tuple(z.shape)}, labels {tuple(labels.shape)} and num_classes={num_classes}"
-        out = tensor_output(
-            call_learner(fn, z.clone(), labels.clone(), num_classes, context=context, hints=CONDITION_ERRORS),
-            "your function's output",
-        )
-        one_hot = F.one_hot(labels, num_classes).to(z.dtype)
-        want = (batch, z_dim + num_classes)
-        if tuple(out.shape) != want:
-            width = out.shape[1] if out.dim() == 2 and out.shape[0] == batch else None
-            expected_dims = f"expected (B, z_dim + num_classes) = {want}"
-            if width == z_dim + 1:
-                fail(
-                    f"your output is {tuple(out.shape)}, {expected_dims}: the labels were added as one raw integer "
-                    "column, not one-hot.",
-                    "F.one_hot(labels, num_classes) turns label c into a vector with a single 1 at position c.",
-                )
-            if width == z_dim + int(labels.max()) + 1:
-                fail(
-                    f"your output is {tuple(out.shape)}, {expected_dims}: F.one_hot(labels) without num_classes "
-                    "takes its width from the largest label in the batch.",
-                    "pass num_classes: F.one_hot(labels, num_classes).",
-                )
-            if width == num_classes:
-                fail(
-                    f"your output is {tuple(out.shape)}, {expected_dims}: z is missing.",
-                    "torch.cat([z, one_hot], dim=1).",
-                )
-            if width == z_dim:
-                fail(
-                    f"your output is {tuple(out.shape)}, {expected_dims}: the labels are missing.",
-                    "torch.cat([z, one_hot], dim=1).",
-                )
-            fail(f"wrong shape: your output is {tuple(out.shape)}, {expected_dims}.", "torch.cat([z, one_hot], dim=1).")
-        if torch.equal(out.detach(), torch.cat([one_hot, z], dim=1)):
-            fail(
-                "wrong order: the one-hot labels come first, then z.",
-                "the course's convention is z first: torch.cat([z, one_hot], dim=1) (a trained model expects "
-                "its inputs in one fixed order).",
-            )
-        assert_close(out[:, :z_dim], z, "the first z_dim columns", rtol=0, atol=0, hint="they must be z, unchanged.")
-        assert_close(
-            out[:, z_dim:],
-            one_hot,
-            "the one-hot part",
-            rtol=0,
-            atol=0,
-            hint="row i has a single 1.0 at column z_dim + labels[i]: F.one_hot(labels, num_classes).float().",
-        )
-    return "concatenates z with the one-hot labels, (B, z_dim + num_classes), z first, on two batch shapes."
+    passed = "concatenates z with the one-hot labels, (B, z_dim + num_classes), z first, on two batch shapes."
+    return check_against_table(fn, reference.conditioned_inputs, _observe_inputs, CONDITION_MISTAKES, passed, _CONCAT)
