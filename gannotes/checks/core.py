@@ -1,21 +1,11 @@
-"""The machinery every exercise check shares: run a learner's function safely, compare, report in one line.
+"""What every exercise check shares: run the learner's function safely, compare it with a table, report one line.
 
-A check is a function ``check_xxx(learner_fn) -> bool`` written as a *body* that returns what passed
-(a short sentence) or raises :class:`CheckFailure` with a diagnosis and a hint, wrapped by
-:func:`exercise_check`, which turns the outcome into exactly one printed line:
-
-- ``✅ <name> passed: <what passed>``
-- ``❌ <name> failed: <exactly what is wrong> Hint: <hint>``
-- ``⏳ <name> pending: not implemented yet — the notebook will use the reference for now.``
-
-Whatever the learner's code does (raise, return garbage, print), the check returns ``True`` or
-``False`` and the notebook keeps running; it also leaves the global random state and grad mode as
-it found them, so checking an exercise never changes what the rest of the notebook computes.
-
-Writing a check for a new notebook: call the learner's function through :func:`call_learner`,
-validate what comes back with :func:`tensor_output` / :func:`scalar_output`, compare with
-:func:`assert_close`, and when the values are wrong, compute what the usual mistakes would give and
-let :func:`diagnose` name the one that matches.
+A check ``check_xxx(fn) -> bool`` is a body decorated with :func:`exercise_check`; the body is usually one call
+to :func:`check_against_table`: the learner's ``fn``, the reference and each :class:`WrongVersion` (a wrong
+implementation a learner would write, with its message) run through the same seeded scenario, and the first
+wrong version ``fn`` behaves like names the mistake. The check prints exactly one line (``✅ name passed: ...``,
+``❌ name failed: ... Hint: ...`` or ``⏳ name pending: ...``), never raises, and leaves the random state, grad
+mode and thread count as it found them.
 """
 
 from __future__ import annotations
@@ -138,37 +128,6 @@ def exercise_check(name: str) -> Callable[[Callable[P, str]], Callable[P, bool]]
     return decorate
 
 
-@dataclass(frozen=True)
-class ErrorHint:
-    """A known exception in learner code: if its message contains ``contains``, report this instead."""
-
-    contains: str
-    problem: str
-    hint: str
-
-
-def call_learner(fn: Callable[..., Any], *args: Any, context: str, hints: Sequence[ErrorHint] = ()) -> Any:
-    """Call the learner's ``fn(*args)``; turn any exception except ``NotImplementedError`` into a failure.
-
-    ``context`` describes the call for the report ("called with real_logits of shape (8,)").
-    ``hints`` map known error messages to a specific diagnosis.
-    """
-    if not callable(fn):
-        fail(
-            f"expected a function, got {type(fn).__name__}.",
-            "pass the function itself, without calling it: check_x(f).",
-        )
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:  # reported, never propagated
-        for known in hints:
-            if known.contains.lower() in str(err).lower():
-                fail(known.problem, known.hint)
-        fail(f"{context}, your function raised {error_text(err)}", _DEFAULT_ERROR_HINT)
-
-
 def describe(value: Any) -> str:
     """A short human description of a value: ``tensor of shape (8,) float32`` or ``float 1.25``."""
     if isinstance(value, torch.Tensor):
@@ -191,23 +150,13 @@ def fmt(x: torch.Tensor | float, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-def tensor_output(value: Any, what: str, hint: str = "") -> torch.Tensor:
-    """Require a tensor, or fail saying what came back instead (a float, a tuple, None...)."""
+def scalar_output(value: Any, what: str = "your function's output", batch: int | None = None) -> torch.Tensor:
+    """Require a scalar tensor (shape ``()``), with a specific hint for a per-sample ``(B,)`` result."""
     if not isinstance(value, torch.Tensor):
         fail(
             f"{what} should be a torch tensor, got {describe(value)}.",
-            hint or "use torch operations all the way and return the tensor (not .item(), numpy or a list).",
+            "return a scalar tensor so that loss.backward() works: torch operations only, no .item() or float().",
         )
-    return value
-
-
-def scalar_output(value: Any, what: str = "your function's output", batch: int | None = None) -> torch.Tensor:
-    """Require a scalar tensor (shape ``()``), with a specific hint for a per-sample ``(B,)`` result."""
-    value = tensor_output(
-        value,
-        what,
-        "return a scalar tensor so that loss.backward() works: torch operations only, no .item() or float().",
-    )
     if value.shape != torch.Size([]):
         per_sample = batch is not None and value.dim() >= 1 and value.shape[0] in (batch, 2 * batch)
         fail(
@@ -230,70 +179,6 @@ def same_values(got: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-4, a
     if got.dtype != expected.dtype:
         got, expected = got.double(), expected.double()
     return bool(torch.allclose(got, expected, rtol=rtol, atol=atol))
-
-
-def assert_close(
-    got: Any,
-    expected: torch.Tensor,
-    what: str,
-    rtol: float = 1e-4,
-    atol: float = 1e-5,
-    hint: str = "",
-    check_dtype: bool = True,
-) -> None:
-    """Fail with the first difference: not a tensor, shape, dtype, non-finite values, then values."""
-    got = tensor_output(got, what)
-    if got.shape != expected.shape:
-        fail(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}.", hint)
-    if check_dtype and got.dtype != expected.dtype:
-        fail(
-            f"{what} has dtype {got.dtype}, expected {expected.dtype}.", hint or f"convert with .to({expected.dtype})."
-        )
-    got_d, expected_d = got.detach().double(), expected.detach().double()
-    bad_finite = ~torch.isfinite(got_d) & torch.isfinite(expected_d)
-    if bad_finite.any():
-        index = tuple(bad_finite.nonzero()[0].tolist())
-        fail(
-            f"{what} contains {got_d[index].item()} at index {index} where {fmt(expected_d[index])} was expected.", hint
-        )
-    close = torch.isclose(got_d, expected_d, rtol=rtol, atol=atol)
-    if not close.all():
-        index = tuple((~close).nonzero()[0].tolist())
-        where = f" at index {index}" if index else ""
-        diff = (got_d - expected_d).abs().max().item()
-        fail(
-            f"{what} is {fmt(got_d[index])}{where}, expected {fmt(expected_d[index])} "
-            f"({int((~close).sum())} of {close.numel()} values differ, max difference {diff:.3g}).",
-            hint,
-        )
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A usual mistake: what it is, how to fix it, and the outputs it would produce on the check's inputs."""
-
-    problem: str
-    hint: str
-    outputs: torch.Tensor
-
-
-def diagnose(got: torch.Tensor, mistakes: Sequence[Mistake], rtol: float = 1e-4, atol: float = 1e-5) -> None:
-    """If ``got`` matches what one of ``mistakes`` produces, fail with that mistake's diagnosis.
-
-    The checks evaluate on several random inputs at once, so a match means the learner's function
-    behaves like the mistake everywhere, not by coincidence on one number.
-    """
-    for mistake in mistakes:
-        if same_values(got, mistake.outputs, rtol=rtol, atol=atol):
-            fail(mistake.problem, mistake.hint)
-
-
-def parameters_equal(a: torch.nn.Module, b: torch.nn.Module, atol: float = 1e-6) -> bool:
-    """True when two models with the same architecture hold the same parameter values."""
-    return all(
-        torch.allclose(pa.detach(), pb.detach(), rtol=1e-5, atol=atol)
-        for pa, pb in zip(a.parameters(), b.parameters(), strict=True)
-    )
 
 
 def has_gradient(model: torch.nn.Module) -> bool:
@@ -319,6 +204,11 @@ class WrongVersion:
     fn: Callable[..., Any]
     problem: str
     hint: str
+
+
+def wrong_versions(fn: Callable[..., Any], hint: str, problems: dict[str, dict[str, Any]]) -> list[WrongVersion]:
+    """A table of wrong versions: ``fn`` called with each problem's ingredients (keyword arguments)."""
+    return [WrongVersion(functools.partial(fn, **kwargs), problem, hint) for problem, kwargs in problems.items()]
 
 
 def observe_call(fn: Callable[..., Any], *args: Any) -> Any:

@@ -14,8 +14,7 @@ import torch
 
 from .. import metrics
 from ..mixtures import GaussianMixture2D, grid_of_gaussians, ring_of_gaussians
-from .core import Raised, check_against_table, exercise_check, observe_call
-from .models import wrong_versions
+from .core import Raised, check_against_table, exercise_check, observe_call, wrong_versions
 
 _KEYS = ("modes_covered", "high_quality_share")
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
-from .core import Mistake, Raised, WrongVersion, check_against_table, exercise_check, fail, observe_call, scalar_output
+from .core import Raised, WrongVersion, check_against_table, exercise_check, fail, observe_call, scalar_output
 
 BATCH, CLASSES, GP_BATCH = 8, 10, 16
 # 1 - sigmoid(l) rounds to 0 in float32 from l ~ 17 on, sigmoid(l) to 0 below l ~ -104: log(sigmoid(.)) is
@@ -53,11 +53,6 @@ def _observe(f: Callable[..., Any], cases: Sequence[tuple[torch.Tensor, ...]]) -
             out = [t.detach().nan_to_num(nan=-1e30, posinf=torch.inf, neginf=-torch.inf) for t in (loss, *grads)]
         seen.append(out)
     return seen
-
-
-def _mistakes(wrong_versions: Sequence[WrongVersion], cases: Sequence[tuple]) -> list[Mistake]:
-    """Wrong versions as :class:`~.core.Mistake` values on ``cases``, for the step checks' loss diagnosis."""
-    return [Mistake(w.problem, w.hint, torch.stack([w.fn(*case).detach() for case in cases])) for w in wrong_versions]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,16 +192,6 @@ G_LOSS_MISTAKES = {
         ),
     ),
 }
-
-
-def discriminator_mistakes(cases: Sequence[tuple]) -> list[Mistake]:
-    """The discriminator loss's wrong formulas on ``cases`` of ``(real_logits, fake_logits)``."""
-    return _mistakes(D_LOSS_MISTAKES, cases)
-
-
-def generator_loss_mistakes(cases: Sequence[tuple], asked: str) -> list[Mistake]:
-    """A generator loss's wrong formulas on ``cases`` of ``(fake_logits,)``; ``asked``: ``"saturating"`` or not."""
-    return _mistakes(G_LOSS_MISTAKES[asked], cases)
 
 
 def _check_bce(fn: Callable, n: int, reference: Callable, loss: Callable, formula: str, mistakes: Sequence) -> str:

@@ -7,7 +7,6 @@ description: its layers, their settings and the shape it outputs, or its paramet
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import torch
@@ -15,13 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import reference
-from .core import Raised, WrongVersion, check_against_table, exercise_check, observe_call
-
-
-def wrong_versions(fn: Callable[..., Any], hint: str, problems: dict[str, dict[str, Any]]) -> list[WrongVersion]:
-    """A table of wrong versions: ``fn`` called with each problem's ingredients (keyword arguments)."""
-    return [WrongVersion(partial(fn, **ingredients), problem, hint) for problem, ingredients in problems.items()]
-
+from .core import Raised, check_against_table, exercise_check, observe_call, wrong_versions
 
 # ----------------------------------------------------------------------------------------------
 # 04: the generator block

@@ -1,17 +1,6 @@
-"""Reference solutions under the exercise names, with the exact signatures the notebooks ask for.
-
-A notebook falls back on these until the learner's version passes its check::
-
-    from gannotes.checks import check_discriminator_loss, reference
-
-    if not check_discriminator_loss(discriminator_loss):
-        discriminator_loss = reference.discriminator_loss
-
-They depend on the package alone, never on the checks. Most are the package's own functions; the
-conditioned inputs and ``InstanceNoise`` exist only here, because the package's
-conditional models do the same work inside classes. The training steps' references are the
-package's own, in :mod:`gannotes.steps` (``steps.gan_d_step`` and ``steps.gan_g_step`` for notebook 03).
-"""
+"""Reference solutions under the exercise names and signatures; a notebook falls back on them until the
+learner's version passes its check. They depend on the package alone, never on the checks (the training steps'
+references are :mod:`gannotes.steps`)."""
 
 from __future__ import annotations
 
@@ -21,7 +10,6 @@ from torch import nn
 
 from ..losses import (
     acgan_discriminator_loss,
-    critic_loss,
     discriminator_loss,
     generator_loss_non_saturating,
     generator_loss_saturating,
@@ -35,7 +23,6 @@ __all__ = [
     "InstanceNoise",
     "acgan_discriminator_loss",
     "conditioned_inputs",
-    "critic_loss",
     "discriminator_loss",
     "frechet_distance",
     "generator_block",
