@@ -9,3 +9,16 @@ import os
 
 os.environ.setdefault("GANNOTES_SMOKE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_sessionstart(session) -> None:
+    """Without MNIST's test split, stop at once with one clear message instead of hundreds of failures."""
+    import pytest
+
+    from gannotes import data, doctor
+
+    try:
+        data.load_dataset("mnist", "test")  # found on disk, or downloaded where there is internet
+    except (data.DatasetNotFoundError, data.CorruptDatasetError):
+        problems = doctor.data_problems(("test",))
+        pytest.exit("The tests need MNIST's test split.\n" + "\n".join(problems), returncode=4)

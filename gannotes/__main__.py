@@ -1,4 +1,4 @@
-"""Command line: ``python -m gannotes train|sample|download`` (or ``gannotes ...``); ``--help`` on each says more.
+"""Command line: ``python -m gannotes train|sample|download|doctor``; ``--help`` on each says more.
 
 ``train`` uses the notebooks' laptop settings (every :class:`~gannotes.train.TrainConfig` field is a flag) and writes
 ``checkpoint.pt``, ``samples.png`` and ``metrics.json``; ``sample`` draws from a checkpoint; ``download`` a dataset.
@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from . import __version__, data
+from . import doctor as gannotes_doctor
 from .device import get_device
 from .models import sample
 from .settings import write_atomically
@@ -164,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("name", choices=sorted(data.DATASETS), help="which dataset")
     download.add_argument("--to", help="folder to download into (default: the repo's data/)")
     download.set_defaults(run=_download)
+
+    doctor = commands.add_parser("doctor", help="check this machine for the course and predict notebook times")
+    doctor.add_argument("--no-probe", action="store_true", help="skip the few-second speed probe")
+    doctor.set_defaults(run=lambda args: int(gannotes_doctor.main(probe=not args.no_probe) > 0))
     return parser
 
 
