@@ -117,27 +117,45 @@ def split_files(split: str) -> tuple[str, str]:
 
 
 def data_dirs(root: str | Path | None = None) -> list[Path]:
-    """The data folders searched, in order: ``root``, ``GANNOTES_DATA``, the repo's ``data/``."""
-    return [Path(d).expanduser() for d in (root, os.environ.get("GANNOTES_DATA")) if d] + [repo_data_dir()]
+    """The data folders searched, in order: ``root``, ``GANNOTES_DATA``, the repo's ``data/``. A relative
+    ``GANNOTES_DATA`` is taken from the repository's root, wherever the process runs (a notebook's kernel runs in
+    its own folder)."""
+    folders = [Path(root).expanduser()] if root else []
+    env = os.environ.get("GANNOTES_DATA")
+    if env:
+        folders.append(repo_data_dir().parent / Path(env).expanduser())  # an absolute path stays as it is
+    return folders + [repo_data_dir()]
 
 
 def candidate_folders(spec: DatasetSpec, root: str | Path | None = None) -> list[Path]:
     """Every folder that may hold ``spec``'s files, in search order: in each data folder, ``<name>/``,
-    torchvision's ``<Class>/raw/`` and the folder itself; then the system folders."""
-    folders = [
-        sub for base in data_dirs(root) for sub in (base / spec.name, base / spec.torchvision_class / "raw", base)
-    ]
+    torchvision's ``<Class>/raw/``, the folder itself and its ``raw/`` (a copied ``MNIST/`` folder); then the
+    system folders."""
+    subfolders = (spec.name, f"{spec.torchvision_class}/raw", ".", "raw")
+    folders = [base / sub for base in data_dirs(root) for sub in subfolders]
     return list(dict.fromkeys(folders + [Path(d) for d in spec.system_dirs]))  # drop repeats, keep order
 
 
 def find_split(spec: DatasetSpec, split: str, root: str | Path | None = None) -> tuple[Path, Path] | None:
     """Paths of the (images, labels) files of ``split`` in the first folder that holds both, or None. Each may be
-    the ``.gz`` or the decompressed copy that torchvision leaves beside it."""
-    for folder in candidate_folders(spec, root):
-        paths = [folder / name if (folder / name).is_file() else folder / name[:-3] for name in split_files(split)]
-        if all(p.is_file() for p in paths):
+    the ``.gz`` or the decompressed copy that torchvision leaves beside it. MNIST and Fashion-MNIST use the same
+    file names: a folder whose labels file is the other dataset's (by md5) is passed over."""
+    images, labels = split_files(split)
+    others = {other.md5[labels][1] for other in DATASETS.values() if other is not spec}
+    for folder in dict.fromkeys(f.resolve() for f in candidate_folders(spec, root)):
+        paths = [folder / name if (folder / name).is_file() else folder / name[:-3] for name in (images, labels)]
+        if all(p.is_file() for p in paths) and _contents_md5(paths[1]) not in others:
             return paths[0], paths[1]
     return None
+
+
+def _contents_md5(path: Path) -> str:
+    """The md5 of a (small) file's decompressed contents; "" when it does not decompress."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error):
+        return ""
+    return hashlib.md5(raw).hexdigest()
 
 
 @lru_cache(maxsize=4)  # the modification time is in the key so that a replaced file is read again
@@ -209,6 +227,7 @@ def load_dataset(
             f"Fix: copy the files into data/{spec.name}/ (an instructor can fetch them once with "
             f"`python -m gannotes download {spec.name}` on a machine with internet), "
             "or set GANNOTES_DATA to the folder that holds them."
+            + (" With only the test split, GANNOTES_TRAIN_SPLIT=test trains on it." if split == "train" else "")
         )
     images, labels = (_read_idx(p, p.stat().st_mtime_ns, spec.md5[f][1]) for p, f in zip(paths, files, strict=True))
     n = len(labels)

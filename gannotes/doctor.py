@@ -49,6 +49,7 @@ def data_problems(splits: tuple[str, ...] = ("train", "test")) -> list[str]:
                 f"MNIST's {split} split is not in any data folder searched. Fix: copy {files} into data/mnist/ "
                 "or set GANNOTES_DATA to their folder (`python -m gannotes download mnist` fetches them where "
                 "there is internet)."
+                + (" With only the test split, GANNOTES_TRAIN_SPLIT=test trains on it." if split == "train" else "")
             )
         except data.CorruptDatasetError as err:
             problems.append(f"MNIST's {split} split is damaged: {err}")
