@@ -1,4 +1,4 @@
-"""Command line: ``python -m gannotes train|sample|download|doctor``; ``--help`` on each says more.
+"""Command line: ``python -m gannotes start|train|sample|download|doctor``; ``--help`` on each says more.
 
 ``train`` uses the notebooks' laptop settings (every :class:`~gannotes.train.TrainConfig` field is a flag) and writes
 ``checkpoint.pt``, ``samples.png`` and ``metrics.json``; ``sample`` draws from a checkpoint; ``download`` a dataset.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -108,6 +110,20 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start(args: argparse.Namespace) -> int:
+    """Copy the exercise notebooks into work/ (never over a learner's copy), then open JupyterLab there."""
+    repo = data.repo_data_dir().parent
+    work = Path(args.work or repo / "work")
+    work.mkdir(parents=True, exist_ok=True)
+    new = [p for p in sorted((repo / "notebooks").glob("*.ipynb")) if not (work / p.name).exists()]
+    for notebook in new:
+        shutil.copy2(notebook, work / notebook.name)
+    print(f"Your notebooks are in {work} ({len(new)} new; yours are never overwritten).")
+    if args.no_lab:
+        return 0
+    return subprocess.call([sys.executable, "-m", "jupyterlab", str(work / "00_setup.ipynb")], cwd=repo)
+
+
 def _save_grid(images: torch.Tensor, path: Path) -> None:
     from torchvision.utils import save_image
 
@@ -165,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("name", choices=sorted(data.DATASETS), help="which dataset")
     download.add_argument("--to", help="folder to download into (default: the repo's data/)")
     download.set_defaults(run=_download)
+
+    begin = commands.add_parser("start", help="copy the exercise notebooks into work/ and open JupyterLab there")
+    begin.add_argument("--work", help="the folder for your notebooks (default: work/ in this repository)")
+    begin.add_argument("--no-lab", action="store_true", help="only copy the notebooks")
+    begin.set_defaults(run=_start)
 
     doctor = commands.add_parser("doctor", help="check this machine for the course and predict notebook times")
     doctor.add_argument("--no-probe", action="store_true", help="skip the few-second speed probe")

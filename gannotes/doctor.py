@@ -82,6 +82,9 @@ def main(probe: bool = True) -> int:
         import torchvision
 
         print(f"  torch {torch.__version__}, torchvision {torchvision.__version__}")
+        if torch.version.cuda and not torch.cuda.is_available():
+            print("  note: this torch carries CUDA libraries this machine cannot use; the CPU build is far smaller")
+            print("        (README, Set up: pip install torch from https://download.pytorch.org/whl/cpu)")
     except Exception as err:  # noqa: BLE001 - a broken install shows here as anything from ImportError to OSError
         problems.append(f"torchvision does not import ({type(err).__name__}: {err}): pip install -r requirements.txt")
     device = get_device()
