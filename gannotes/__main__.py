@@ -2,13 +2,16 @@
 
 ``train`` uses the notebooks' laptop settings (every :class:`~gannotes.train.TrainConfig` field is a flag) and writes
 ``checkpoint.pt``, ``samples.png`` and ``metrics.json``; ``sample`` draws from a checkpoint; ``download`` a dataset.
+``torchrun --nproc_per_node N -m gannotes train ...`` trains on N processes (GPUs), rank 0 printing and writing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from . import __version__, data
 from . import doctor as gannotes_doctor
@@ -23,7 +27,17 @@ from .device import get_device
 from .models import sample
 from .settings import write_atomically
 from .steps import STEPS
-from .train import MODELS, SETTINGS, TrainConfig, TrainingDiverged, fit, generator_from_checkpoint, resume, start
+from .train import (
+    MODELS,
+    SETTINGS,
+    TrainConfig,
+    TrainingDiverged,
+    fit,
+    generator_from_checkpoint,
+    processes,
+    resume,
+    start,
+)
 
 ENVIRONMENT = """environment variables:
   GANNOTES_DATA         a folder holding the datasets (see data/README.md)
@@ -61,16 +75,24 @@ def _train(args: argparse.Namespace) -> int:
     else:
         run = start(config, course.train.images, course.train.labels if config.conditional else None)
     target = args.steps or run.config.steps
-    print(f"Training {run.config.model} on {run.device} from step {run.step} to {target}; output in {out}/")
+    rank, world = processes()
+    where, batch = str(run.device), f"batch {run.config.batch_size}"
+    if world > 1:
+        where, batch = f"{world} processes ({run.device.type})", f"{batch} ({run.config.batch_size // world} each)"
+    print(f"Training {run.config.model} on {where}, {batch}, from step {run.step} to {target}; output in {out}/")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a killed run (e.g. by a scheduler) saves like Ctrl-C
     try:
-        fit(run, *STEPS[run.config.model], steps=target, out_dir=out)
+        fit(run, *STEPS[run.config.model], steps=target, out_dir=out, progress=rank == 0)
     except KeyboardInterrupt:
-        print(f"Continue with: python -m gannotes train --out {out} --resume", file=sys.stderr)
+        if rank == 0:
+            launcher = f"torchrun --nproc_per_node {world} -m gannotes" if world > 1 else "python -m gannotes"
+            print(f"Continue with: {launcher} train --out {out} --resume", file=sys.stderr)
         return 130
+    if rank != 0:  # rank 0 writes the samples and the report
+        return 0
     _save_grid(sample(run.G, 64, seed=run.config.seed), out / "samples.png")
     report = {"model": run.config.model, "dataset": args.dataset, "data": course.describe(), "steps": run.step}
-    report.update(images_per_second=round(run.images_per_second(), 1), device=str(run.device))
+    report.update(images_per_second=round(run.images_per_second(), 1), device=str(run.device), processes=world)
     report["config"] = dataclasses.asdict(run.config)
     if not args.no_eval:
         from .metrics import Evaluator
@@ -195,11 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
+    # Under torchrun (WORLD_SIZE, RANK, LOCAL_RANK set) the processes join one group: nccl carries CUDA tensors
+    # between them, gloo CPU ones.
+    joined = args.command == "train" and int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
+    if joined:
+        dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+    rank = processes()[0]
+    try:  # one printout per run, rank 0's: the other processes would repeat it
+        with open(os.devnull, "w") as silent, contextlib.redirect_stdout(silent if rank else sys.stdout):
+            return args.run(args)
     except (ValueError, FileNotFoundError, TrainingDiverged) as err:  # bad input: one clear line, no traceback
-        print(f"error: {err}", file=sys.stderr)
+        if rank == 0:  # every process meets the same error: say it once
+            print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if joined:
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -278,18 +278,35 @@ class BatchSource:
     A batch is one ``index_select``: no DataLoader, no worker, no per-image Python (MNIST fits on any device).
     Each epoch is a fresh permutation from the source's own generator, so the order is reproducible and resumable
     (:meth:`state_dict`). Every batch has exactly ``batch_size`` rows (an epoch's remainder is dropped).
+
+    Several processes (``world_size``, this one ``rank``): ``batch_size`` is the global batch. Every process draws
+    the same permutation and takes its own rows ``shard`` of each batch, so the order of the data does not depend
+    on the number of processes, and a state saved with one number resumes with another.
     """
 
     def __init__(
-        self, *tensors: torch.Tensor, batch_size: int, device: torch.device | str = "cpu", seed: int = 0
+        self,
+        *tensors: torch.Tensor,
+        batch_size: int,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         n = tensors[0].shape[0] if tensors else 0
         if any(t.shape[0] != n for t in tensors):
             raise ValueError(f"All tensors need the same first dimension, got {[t.shape[0] for t in tensors]}.")
         if not 0 < batch_size <= n:
             raise ValueError(f"batch_size must be between 1 and the dataset size ({n}), got {batch_size}.")
+        if batch_size % world_size:
+            raise ValueError(
+                f"The batch size ({batch_size}) is the global batch, split equally between the {world_size} "
+                f"processes: make it a multiple of {world_size}, or start fewer processes."
+            )
         self.tensors = tuple(t.to(device) for t in tensors)
         self.batch_size = batch_size
+        local = batch_size // world_size
+        self.shard = slice(rank * local, (rank + 1) * local)  # this process's rows of every batch
         self.device = torch.device(device)
         self._generator = torch.Generator().manual_seed(seed)
         self._order = self._new_order()
@@ -298,7 +315,7 @@ class BatchSource:
     def __next__(self) -> tuple[torch.Tensor, ...]:
         if self._position + self.batch_size > self._order.numel():
             self._order, self._position = self._new_order(), 0
-        index = self._order[self._position : self._position + self.batch_size]
+        index = self._order[self._position : self._position + self.batch_size][self.shard]
         self._position += self.batch_size
         return tuple(t.index_select(0, index) for t in self.tensors)
 

@@ -3,11 +3,14 @@
 :class:`TrainConfig` and :data:`SETTINGS` describe a run, :func:`start` builds it (models, optimisers, data on the
 device), :func:`fit` trains it, :func:`save`, :func:`resume` and :func:`reuse` checkpoint it. Typical use:
 ``run = start(TrainConfig.for_model("dcgan"), images)``, then ``fit(run, steps.gan_d_step, steps.gan_g_step)``.
+Under ``torchrun`` (several processes, see the README), :func:`start` wraps both networks in PyTorch's
+DistributedDataParallel and gives each process its slice of every batch; the loop and the steps stay the same.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .data import IMAGE_SHAPE, BatchSource
@@ -23,7 +28,7 @@ from .device import get_device, seed_everything
 from .models import ACGANDiscriminator, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, sample
 from .settings import save_atomically
 
-CHECKPOINT_FORMAT = "gannotes-checkpoint-v2"
+CHECKPOINT_FORMAT = "gannotes-checkpoint-v3"
 #: What a checkpoint holds the state dict of: its key -> the :class:`Run` attribute.
 PARTS = dict(generator="G", discriminator="D", g_optimizer="g_optimizer", d_optimizer="d_optimizer", batches="batches")
 
@@ -73,7 +78,7 @@ class TrainConfig:
     d_depth: int = _help("convolutional blocks of the DCGAN discriminator (3: one more at 7x7)", 2, (2, 3))
     d_norm: str = _help("D's normalisation (wgan-gp: not batch)", "batch", ("batch", "layer", "none"))
     num_classes: int = _help("classes of a conditional model (cgan, acgan)", 10)
-    batch_size: int = _help("real samples per discriminator step", 64)
+    batch_size: int = _help("real samples per discriminator step, over all processes (each takes a slice)", 64)
     steps: int = _help("generator updates in all", 1000)
     n_critic: int = _help("discriminator updates per generator update", 1)
     optimizer: str = _help("the optimiser of both players", "adam", ("adam", "rmsprop"))
@@ -85,6 +90,7 @@ class TrainConfig:
     sample_every: int = _help("steps between two sample grids", 100)
     checkpoint_every: int = _help("steps between two checkpoints (with an output folder)", 500)
     amp: str = _help("bf16 autocast (auto: on CUDA with bf16)", "auto", ("auto", "on", "off"))
+    sync_bn: str = _help("several GPUs: batch norm over the whole batch (SyncBatchNorm)", "off", ("on", "off"))
     device: str | None = _help("cpu, cuda, cuda:N or mps (default: the best available)", None)
 
     def __post_init__(self) -> None:
@@ -142,6 +148,30 @@ def make_optimizer(model: nn.Module, lr: float, config: TrainConfig) -> torch.op
     return torch.optim.Adam(model.parameters(), lr=lr, betas=config.betas, fused=fused)
 
 
+def processes() -> tuple[int, int]:
+    """This process's rank and the number of processes: ``(0, 1)`` unless ``torch.distributed`` is initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class Replicated(DistributedDataParallel):
+    """A network in DistributedDataParallel (DDP) that still answers ``G.z_dim``, ``G.num_classes``... for the steps.
+
+    Its forward is the network's; its backward also averages the gradients over the processes, so the steps run
+    unchanged. DDP's defaults fit our steps (tests/test_distributed.py checks its gradients against the mean of the
+    processes' own): in G's step D is frozen, so D's weights get no gradient and DDP reduces none for them; WGAN-GP's
+    penalty differentiates D with respect to its input only (``autograd.grad``), so D's weights still get their
+    whole gradient once, in the step's one ``backward()``, where DDP averages it.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:  # not self.module, which would call this again while DDP is being built
+            return getattr(super().__getattr__("module"), name)
+
+
 @dataclass
 class Run:
     """A training run's state: what :func:`fit` advances and :func:`save` writes. Make one with :func:`start`."""
@@ -154,9 +184,11 @@ class Run:
     batches: BatchSource
     device: torch.device
     fixed_z: torch.Tensor  # (64, z_dim): the same noise for every sample grid, so grids show progress, not luck
+    noise: torch.Generator  # draws each step's z, the same on every process (each takes its slice, as of the data)
     step: int = 0
     history: dict[str, list] = field(default_factory=lambda: {"step": [], "samples": []})
     log_sums: dict[str, torch.Tensor] = field(default_factory=dict)  # stats since the last history record
+    ddp: tuple[nn.Module, nn.Module] | None = None  # several processes: G and D as Replicated, for the steps
 
     def images_per_second(self) -> float:
         """Real images consumed per second of training, from the recorded step times."""
@@ -177,25 +209,48 @@ def start(
     """A fresh :class:`Run` on ``samples (N, ...)``, with their ``labels (N,)`` for conditional models only.
 
     The models are ``config``'s, or ``G`` and ``D``; the optimisers ``config``'s, or ``g_optimizer(G)`` and
-    ``d_optimizer(D)``; models and data go to ``config.device``.
+    ``d_optimizer(D)``; models and data go to ``config.device``. Under several processes, each takes its GPU from
+    ``LOCAL_RANK`` and its slice of every batch, and ``run.ddp`` holds G and D wrapped for the steps.
     """
     config.validate()  # again: a field may have changed since the config was made
     if config.conditional and labels is None:
         raise ValueError(f"{config.model} is conditional: pass the labels of the training samples.")
+    rank, world = processes()
     device = get_device(config.device)
-    seed_everything(config.seed)
+    if world > 1 and device.type == "cuda":  # one GPU per process, numbered on each machine by torchrun
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
+    # Each process its own random draws inside the steps (a CGAN's fake labels...); the weights are rank 0's,
+    # which DistributedDataParallel copies to every process.
+    seed_everything(config.seed + rank)
     if G is None or D is None:
         built_g, built_d = build_models(config, tuple(samples.shape[1:]))
         G, D = (G if G is not None else built_g), (D if D is not None else built_d)
-    # Channels-last weights let a CPU's convolutions (oneDNN) skip layout conversions; same numbers.
-    layout = torch.channels_last if device.type == "cpu" and samples.dim() == 4 else torch.preserve_format
+    # Channels-last weights let a CPU's convolutions (oneDNN) skip layout conversions; same numbers. Not under DDP,
+    # whose gradient buckets then warn about the strides of the 1-channel convolutions' gradients.
+    cpu_images = device.type == "cpu" and samples.dim() == 4 and world == 1
+    layout = torch.channels_last if cpu_images else torch.preserve_format
     G, D = G.to(device, memory_format=layout).train(), D.to(device, memory_format=layout).train()
     tensors = (samples,) if labels is None else (samples, labels)
-    batches = BatchSource(*tensors, batch_size=config.batch_size, device=device, seed=config.seed)
+    batches = BatchSource(
+        *tensors, batch_size=config.batch_size, device=device, seed=config.seed, rank=rank, world_size=world
+    )
     fixed_z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(config.seed + 1)).to(device)
+    noise = torch.Generator(device).manual_seed(config.seed + 2)
+    ddp = None
+    if world > 1:
+        if config.sync_bn == "on" and device.type != "cuda":
+            raise ValueError("sync_bn='on' needs GPUs: PyTorch's SyncBatchNorm does not run on the CPU.")
+        if config.sync_bn == "on":  # batch statistics over the global batch, as in one process (same state dict)
+            G, D = nn.SyncBatchNorm.convert_sync_batchnorm(G), nn.SyncBatchNorm.convert_sync_batchnorm(D)
+        # forward_sync_buffers=False: no broadcast of batch norm's running statistics before every forward.
+        # Training uses each batch's own statistics; the running ones serve sampling only, and rank 0's, which the
+        # checkpoint saves, are estimated on its slices (with sync_bn on the whole batches: all processes agree).
+        ids = [device.index] if device.type == "cuda" else None
+        ddp = tuple(Replicated(m, device_ids=ids, forward_sync_buffers=False) for m in (G, D))
     g_opt = g_optimizer(G) if g_optimizer else make_optimizer(G, config.lr_g, config)
     d_opt = d_optimizer(D) if d_optimizer else make_optimizer(D, config.lr_d, config)
-    return Run(config, G, D, g_opt, d_opt, batches, device, fixed_z)
+    return Run(config, G, D, g_opt, d_opt, batches, device, fixed_z, noise, ddp=ddp)
 
 
 def fit(
@@ -212,9 +267,11 @@ def fit(
     Each step: ``n_critic`` D steps, then one G step on the last D step's fakes (:mod:`gannotes.steps` states the
     contract). The history gets the stats' means, gradient norms and seconds per step every ``log_every`` steps, and
     a grid from the fixed noise every ``sample_every``. With ``out_dir``, ``checkpoint.pt`` is saved every
-    ``checkpoint_every`` steps, at the end, and on Ctrl-C (raised again).
+    ``checkpoint_every`` steps, at the end, and on Ctrl-C (raised again). Under several processes every process runs
+    this same loop on its slice of each batch, with ``run.ddp``'s networks.
     """
-    cfg, G, D = run.config, run.G, run.D
+    cfg = run.config
+    G, D = run.ddp or (run.G, run.D)  # what the steps get: the networks, or under several processes their wrappers
     target = cfg.steps if steps is None else steps
     if target < run.step:
         raise ValueError(f"The run is already at step {run.step}: ask for at least {run.step} steps, not {target}.")
@@ -232,7 +289,9 @@ def fit(
                 for i in range(cfg.n_critic):  # (1) update D
                     G.requires_grad_(i == cfg.n_critic - 1)  # only the last fakes go on to G's step
                     real_batch = next(run.batches)
-                    z = torch.randn(cfg.batch_size, G.z_dim, device=run.device)
+                    # Noise for the whole batch, the same on every process, which takes its rows as of the data.
+                    z = torch.randn(cfg.batch_size, G.z_dim, device=run.device, generator=run.noise)
+                    z = z[run.batches.shard]
                     out = d_step(G, D, run.d_optimizer, *real_batch, z)
                     if not (isinstance(out, tuple) and len(out) == 2):
                         raise TypeError(
@@ -253,7 +312,7 @@ def fit(
                 tick, ticked_at = now, run.step
                 bar.set_postfix({k: f"{run.history[k][-1]:.3f}" for k in ("d_loss", "g_loss") if k in run.history})
             if run.step % cfg.sample_every == 0 or run.step == cfg.steps:
-                run.history["samples"].append((run.step, sample(G, z=run.fixed_z)))
+                run.history["samples"].append((run.step, sample(run.G, z=run.fixed_z)))
             if path is not None and (run.step % cfg.checkpoint_every == 0 or run.step == target):
                 save(run, path)
     except KeyboardInterrupt:
@@ -281,8 +340,13 @@ def _record(run: Run, sec_per_step: float) -> None:
         means.append(torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None]))
     run.log_sums = {}
     run.history["step"].append(run.step)
+    values = torch.stack(means)
+    world = processes()[1]
+    if world > 1:  # each process logged the stats of its slice: record their mean, the same on every process
+        dist.all_reduce(values)
+        values /= world
     # .tolist() is the one host synchronisation per interval.
-    for name, value in zip([*names, "d_grad_norm", "g_grad_norm"], torch.stack(means).tolist(), strict=True):
+    for name, value in zip([*names, "d_grad_norm", "g_grad_norm"], values.tolist(), strict=True):
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"{name} became {value} by step {run.step}: training diverged. Try lower learning rates "
@@ -293,7 +357,14 @@ def _record(run: Run, sec_per_step: float) -> None:
 
 
 def save(run: Run, path: str | Path) -> Path:
-    """Write everything needed to continue exactly where ``run`` is (see :func:`resume`), atomically."""
+    """Write everything needed to continue exactly where ``run`` is (see :func:`resume`), atomically.
+
+    Under several processes only rank 0 writes: all hold the same weights, optimiser states and data position (the
+    stats logged since the last history record are rank 0's own, a small difference for the record after a resume).
+    """
+    path = Path(path)
+    if processes()[0] != 0:
+        return path
     state = {key: getattr(run, name).state_dict() for key, name in PARTS.items()}
     state.update(
         format=CHECKPOINT_FORMAT,
@@ -301,6 +372,8 @@ def save(run: Run, path: str | Path) -> Path:
         step=run.step,
         rng_cpu=torch.get_rng_state(),
         rng_cuda=torch.cuda.get_rng_state_all() if run.device.type == "cuda" else [],
+        noise=run.noise.get_state(),
+        noise_device=run.device.type,
         history=run.history,
         log_sums={k: torch.as_tensor(v).cpu() for k, v in run.log_sums.items()},
         sample_shape=tuple(run.batches.tensors[0].shape[1:]),
@@ -332,7 +405,8 @@ def resume(path: str | Path, samples: torch.Tensor, labels: torch.Tensor | None 
     """The :class:`Run` saved at ``path``, for :func:`fit` to continue exactly as if it had never stopped.
 
     Pass the same data (``labels`` are used for conditional models only) and the same keywords ``G``, ``D``,
-    ``g_optimizer``, ``d_optimizer`` as to :func:`start`, if any; ``device`` overrides the saved one.
+    ``g_optimizer``, ``d_optimizer`` as to :func:`start`, if any; ``device`` overrides the saved one. The number of
+    processes may differ from the run that saved it: the batch is global, and so are the data order and the noise.
     """
     state = load_checkpoint(path)
     config = replace(state["config"], device=kwargs.pop("device", None) or state["config"].device)
@@ -345,10 +419,16 @@ def resume(path: str | Path, samples: torch.Tensor, labels: torch.Tensor | None 
             f"{path} does not match these models or data ({type(err).__name__}). Resume with the same models, "
             "config and training data as the run that wrote it."
         ) from None
-    torch.set_rng_state(state["rng_cpu"])
-    if run.device.type == "cuda" and state["rng_cuda"]:
-        torch.cuda.set_rng_state_all(state["rng_cuda"])
     run.step, run.history = state["step"], state["history"]
+    if state["noise_device"] == run.device.type:  # a generator's state fits only the same kind of device
+        run.noise.set_state(state["noise"])
+    rank, world = processes()
+    if rank == 0:
+        torch.set_rng_state(state["rng_cpu"])
+        if run.device.type == "cuda" and state["rng_cuda"]:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+    else:  # only rank 0's streams were saved: the others start new ones, not those of their first steps again
+        torch.manual_seed(config.seed + rank + world * run.step)
     run.log_sums = {k: v.to(run.device) for k, v in state["log_sums"].items()}
     return run
 
