@@ -20,6 +20,10 @@ The short text is what follows ``### BEGIN SOLUTION`` on its line if anything do
 SOLUTION: write the loss``), else the name of the enclosing function. Markers belong inside
 function bodies: the check cells catch ``NotImplementedError`` and the notebook runs on.
 
+A whole cell, code or markdown, whose metadata has ``"tags": ["solution"]`` (an instructor's worked
+answer to a question, say) is left out of ``notebooks/NN_topic.ipynb`` altogether. Nothing after it
+may depend on it: the exercise notebook must still run to the end.
+
 Outputs and execution counts are cleared in both notebooks (the solutions are stripped in place)
 and cell ids and metadata are kept, so running the script twice writes the same bytes.
 
@@ -42,6 +46,7 @@ from pathlib import Path
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+SOLUTION_TAG = "solution"  # a cell with this tag is dropped from the exercise notebook
 TODO_LINE = "# TODO: your code here"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,12 +141,22 @@ def exercise_source(source: str, where: str) -> str:
     return result
 
 
+def is_solution_cell(cell: nbformat.NotebookNode) -> bool:
+    """True for a cell tagged ``solution``: it belongs to the solved notebook only."""
+    return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The exercise notebook for a (stripped) solution notebook; ``name`` is used in errors."""
+    """The exercise notebook for a (stripped) solution notebook; ``name`` is used in errors.
+
+    Cells tagged ``solution`` are dropped (their markers are still checked, so that a badly placed one is
+    reported wherever it is); in the other code cells each marked region becomes a stub.
+    """
     exercise = copy.deepcopy(solution)
     for index, cell in enumerate(exercise.cells):
         if cell.cell_type == "code":
             cell.source = exercise_source(cell.source, f"solutions/{name}, cell {index}")
+    exercise.cells = [cell for cell in exercise.cells if not is_solution_cell(cell)]
     return exercise
 
 

@@ -98,6 +98,31 @@ def test_markers_are_replaced_at_their_indentation(tmp_path: Path) -> None:
     assert exercise[3].metadata == {"tags": ["keep-me"]}  # metadata kept, run timings dropped
 
 
+def test_cells_tagged_solution_are_left_out_of_the_exercise(tmp_path: Path) -> None:
+    nb = solution_notebook()
+    answer = new_markdown_cell("**Answer.** Because the gradient vanishes.", metadata={"tags": ["solution"]})
+    worked = new_code_cell("print(discriminator_loss)", metadata={"tags": ["keep-me", "solution"]})
+    nb.cells[2:2] = [answer, worked]
+    nb.cells.append(new_markdown_cell("## Answers", metadata={"tags": ["solution"]}))
+    root = make_repo(tmp_path, {"02_minimax.ipynb": nb})
+    make_exercises.run(root)
+    solution = cells(root / "solutions" / "02_minimax.ipynb")
+    exercise = cells(root / "notebooks" / "02_minimax.ipynb")
+    assert len(solution) == 7  # the solutions keep their answers
+    assert [c.id for c in exercise] == [solution[i].id for i in (0, 1, 4, 5)]
+    assert exercise[1].source == EXERCISE_FUNCTION and exercise[2].source == EXERCISE_METHOD
+    assert exercise[3].metadata == {"tags": ["keep-me"]}  # other tags do not drop a cell
+    assert make_exercises.run(root, check=True) == []
+
+
+def test_markers_in_a_solution_cell_are_still_checked(tmp_path: Path) -> None:
+    nb = solution_notebook()
+    nb.cells.append(new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1", metadata={"tags": ["solution"]}))
+    root = make_repo(tmp_path, {"02_minimax.ipynb": nb})
+    with pytest.raises(make_exercises.MarkerError, match="cell 4, line 2"):
+        make_exercises.run(root)
+
+
 def test_outputs_are_cleared_in_both_notebooks(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"02_minimax.ipynb": solution_notebook()})
     make_exercises.run(root)

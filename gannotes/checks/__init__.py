@@ -4,9 +4,9 @@ returns True or False; it never raises. A notebook goes on with ``reference.xxx`
     if not check_discriminator_loss(discriminator_loss):
         discriminator_loss = reference.discriminator_loss
 
-Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`.losses` (02, 06, 07),
-:mod:`.training` (the D and G steps of 03, 05, 07), :mod:`.models` (04, 05), :mod:`.evaluation` (08, 10) and
-:mod:`.tips` (09).
+Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`.game` (02), :mod:`.losses`
+(02, 06, 07), :mod:`.training` (the D and G steps of 03, 05, 07), :mod:`.models` (04, 05), :mod:`.evaluation`
+(08, 10) and :mod:`.tips` (09).
 """
 
 # ruff: noqa: F401 - the names below are this package's public face
@@ -14,6 +14,7 @@ Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`
 from . import reference
 from .classical import check_log_posterior
 from .evaluation import check_frechet_distance, check_mode_metrics
+from .game import check_adversarial_g_step, check_generator_loss_gradients, check_optimal_discriminator_logit
 from .losses import (
     check_acgan_discriminator_loss,
     check_discriminator_loss,
