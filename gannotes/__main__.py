@@ -53,7 +53,7 @@ CONFIG_FIELDS = [f for f in dataclasses.fields(TrainConfig) if f.name != "model"
 def _train(args: argparse.Namespace) -> int:
     if args.model is None and not (args.resume and args.out):
         raise ValueError("Choose a model with --model, or continue the run in --out with --resume.")
-    out = Path(args.out or f"runs/{args.model}-{args.dataset}")
+    out = Path(args.out or f"runs/{args.model}-{Path(args.dataset.removeprefix('folder:')).name}")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not args.resume:
         raise ValueError(f"{checkpoint} already exists: pass --resume to continue it, or choose another --out.")
@@ -64,7 +64,8 @@ def _train(args: argparse.Namespace) -> int:
         ignored = ", ".join(sorted(set(given) - {"steps", "device"}))
         raise ValueError(f"--resume continues a run with its own settings: drop {ignored}.")
     config = None if args.resume else TrainConfig.for_model(args.model, args.settings, **given)  # before any data
-    course = data.course_data(args.dataset)
+    size = args.image_size or (28 if args.dataset in data.DATASETS else 32)  # MNIST's own size, else DCGAN's 32
+    course = data.image_data(args.dataset, size, limit=args.max_images)
     print(course.describe())
     if args.resume:
         run = resume(checkpoint, course.train.images, course.train.labels, device=args.device)
@@ -91,15 +92,20 @@ def _train(args: argparse.Namespace) -> int:
     if rank != 0:  # rank 0 writes the samples and the report
         return 0
     _save_grid(sample(run.G, 64, seed=run.config.seed), out / "samples.png")
-    report = {"model": run.config.model, "dataset": args.dataset, "data": course.describe(), "steps": run.step}
+    report = {"model": run.config.model, "dataset": args.dataset, "image_size": size, "data": course.describe()}
+    report["steps"] = run.step
     report.update(images_per_second=round(run.images_per_second(), 1), device=str(run.device), processes=world)
     report["config"] = dataclasses.asdict(run.config)
-    if not args.no_eval:
+    if not args.no_eval and args.dataset not in data.DATASETS:
+        print(f"No evaluator for {args.dataset}: its classifier knows MNIST and Fashion-MNIST only.")
+    elif not args.no_eval:
         from .metrics import Evaluator
 
         evaluator = Evaluator.for_dataset(args.dataset, device=run.device)
         k = run.config.num_classes if run.config.conditional else 0
-        report["generated"] = evaluator.evaluate_generator(run.G, n=args.eval_samples, num_classes=k)
+        labels = torch.arange(args.eval_samples) % k if k else None
+        images = data.to_28(sample(run.G, args.eval_samples, labels=labels, seed=0))  # the evaluator's 28x28
+        report["generated"] = evaluator.evaluate(images, labels)
         report["baselines"] = evaluator.baselines(n=args.eval_samples)
         print("Evaluator:", json.dumps(report["generated"]))
     text = json.dumps(report, indent=2, default=str) + "\n"
@@ -152,6 +158,18 @@ def _save_grid(images: torch.Tensor, path: Path) -> None:
     write_atomically(path, lambda f: save_image(images, f, format="png", nrow=8, normalize=True, value_range=(-1, 1)))
 
 
+DATASET_HELP = "mnist (default), fashion-mnist, cifar10 or celeba (downloaded), or folder:PATH (your images)"
+
+
+def _dataset(text: str) -> str:
+    name = text.lower()
+    if name.startswith("folder:") and len(text) > len("folder:"):
+        return text
+    if name in (*data.DATASETS, "cifar10", "celeba"):
+        return name
+    raise argparse.ArgumentTypeError(f"unknown dataset {text!r}: choose {DATASET_HELP}")
+
+
 def _positive(text: str) -> int:
     if int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
@@ -172,8 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=MODELS, help="which GAN (with --resume: the checkpoint's)")
     settings_help = "laptop (default: the notebooks' settings, fast on a CPU) or published (the papers')"
     train.add_argument("--settings", default="laptop", choices=tuple(SETTINGS), help=settings_help)
-    train.add_argument("--dataset", default="mnist", choices=sorted(data.DATASETS))
-    train.add_argument("--out", help="output folder (default: runs/MODEL-DATASET)")
+    train.add_argument("--dataset", default="mnist", type=_dataset, help=DATASET_HELP)
+    train.add_argument("--image-size", type=int, choices=(28, 32, 64), help="pixels (default: 28 for MNIST, else 32)")
+    train.add_argument("--max-images", type=_positive, help="train on at most this many images (large datasets)")
+    train.add_argument("--out", help="output folder (default: runs/MODEL-DATASET, or runs/MODEL-FOLDERNAME)")
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in --out (to --steps in all)")
     train.add_argument("--no-eval", action="store_true", help="skip the evaluator's metrics")
     train.add_argument("--eval-samples", type=_positive, default=2000)

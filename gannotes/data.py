@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,7 +86,8 @@ DATASETS = {
 
 @dataclass(frozen=True)
 class ImageDataset:
-    """float32 ``images (N, 1, 28, 28)`` in ``[-1, 1]``, int64 ``labels (N,)``, and which images they are."""
+    """float32 ``images (N, C, H, W)`` in ``[-1, 1]`` (MNIST's: ``(N, 1, 28, 28)``), int64 ``labels (N,)``, and which
+    images they are."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -243,6 +245,195 @@ def load_dataset(
         spec.classes,
         f"{spec.title} {split} split, {which}",
     )
+
+
+#: The files an image folder is read for (those torchvision's ImageFolder reads).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+_GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL's modes without colour
+
+
+def image_folder(
+    folder: str | Path, image_size: int = 32, channels: int | None = None, limit: int | None = None, seed: int = 0
+) -> ImageDataset:
+    """The images under ``folder`` as ``(N, C, image_size, image_size)`` in ``[-1, 1]``, in a random order (``seed``).
+
+    torchvision's ImageFolder layout: each subfolder is a class, searched recursively (``folder/cat/a/1.png`` is a
+    ``cat``); images directly in ``folder`` make one more class, named after it. Each image is resized so that its
+    shorter side is ``image_size``, then centre-cropped to a square. ``channels``: 1 (grayscale), 3 (RGB;
+    transparency is dropped) or None: 1 if every image is grayscale, else 3. ``limit``: read only that many images,
+    drawn at random, for folders too large to hold in memory.
+    """
+    from PIL import Image, ImageOps  # here, so that `import gannotes` stays light
+
+    if channels not in (None, 1, 3) or image_size < 1:
+        raise ValueError(f"channels must be 1, 3 or None and image_size at least 1, not {channels} and {image_size}.")
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"There is no folder {root}: give the folder that holds your images.")
+    found = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not found:
+        kinds = " ".join(IMAGE_EXTENSIONS)
+        raise DatasetNotFoundError(f"{root} holds no images: no file in it or in its subfolders ends in {kinds}.")
+    order = torch.randperm(len(found), generator=torch.Generator().manual_seed(seed))
+    files = [found[i] for i in order[:limit].tolist()]
+
+    def read(path: Path, mode: str | None = None) -> str | Image.Image:
+        """The image's mode when ``mode`` is None (only its header is read), else the image in ``mode``, fitted."""
+        try:
+            with Image.open(path) as image:
+                return image.mode if mode is None else ImageOps.fit(image.convert(mode), (image_size, image_size))
+        except (OSError, SyntaxError, ValueError) as err:  # how PIL says "not an image I can read"
+            raise CorruptDatasetError(f"{path} is not a readable image ({err}). Delete or replace it.") from None
+
+    if channels is None:
+        channels = 1 if all(read(path) in _GRAYSCALE_MODES for path in files) else 3
+    mode = "L" if channels == 1 else "RGB"
+    pixels = np.stack([np.asarray(read(path, mode)).reshape(image_size, image_size, channels) for path in files])
+    # A file's class is its first folder under root; files directly in root make a class named after root.
+    names = [root.name if path.parent == root else path.relative_to(root).parts[0] for path in files]
+    classes = tuple(sorted(set(names)))
+    which = f"all {len(found)} images" if len(files) == len(found) else f"{len(files)} of its {len(found)} images"
+    return ImageDataset(
+        torch.from_numpy(pixels).permute(0, 3, 1, 2).float().contiguous() / 127.5 - 1,
+        torch.tensor([classes.index(name) for name in names]),
+        classes,
+        f"{root}: {which} ({len(classes)} classes), resized and centre-cropped to {image_size}x{image_size} "
+        + ("grayscale" if channels == 1 else "RGB"),
+    )
+
+
+def from_28(images: torch.Tensor, image_size: int) -> torch.Tensor:
+    """28x28 course images at ``image_size`` 28, 32 or 64 pixels: padded with background (-1) to 32x32, 2 pixels a
+    side (as LeNet-5 padded MNIST), then for 64 each pixel doubled. :func:`to_28` undoes it exactly."""
+    if image_size not in (28, 32, 64):
+        raise ValueError(f"28x28 images can be trained at 28, 32 or 64 pixels, not {image_size}.")
+    if image_size == 28:
+        return images
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2), value=-1.0)
+    return padded.repeat_interleave(image_size // 32, dim=2).repeat_interleave(image_size // 32, dim=3)
+
+
+def to_28(images: torch.Tensor) -> torch.Tensor:
+    """Images ``(N, C, S, S)`` made by :func:`from_28`, or by a generator trained on them, back at 28x28 for the
+    evaluator: for 64, the mean of each 2x2 block; then the central 28x28 (a generator's border goes unjudged)."""
+    size = images.shape[-1]
+    if images.dim() != 4 or size not in (28, 32, 64):
+        raise ValueError(f"Expected images (N, C, S, S) of 28, 32 or 64 pixels, got {tuple(images.shape)}.")
+    if size == 64:
+        images = torch.nn.functional.avg_pool2d(images, 2)
+    return images if size == 28 else images[..., 2:30, 2:30]
+
+
+def _torchvision_dataset(name: str, root: str | Path | None, **options: Any) -> Any:
+    """torchvision's dataset ``name`` (``CIFAR10``, ``CelebA``) from a data folder, or downloaded if in none."""
+    import torchvision.datasets
+
+    make = getattr(torchvision.datasets, name)
+    for folder in data_dirs(root):
+        try:
+            return make(str(folder), download=False, **options)
+        except RuntimeError:  # torchvision's "Dataset not found or corrupted"
+            continue
+    target = next((d for d in data_dirs(root)[::-1] if writable(d)), repo_data_dir())
+    try:
+        return make(str(target), download=True, **options)
+    except Exception as err:  # noqa: BLE001 - network and archive errors come in many types
+        raise DatasetNotFoundError(
+            f"{name} is not in {', '.join(map(str, data_dirs(root)))}, and downloading it into {target} failed "
+            f"({type(err).__name__}: {err}). The first time it needs internet (and CelebA's host is often over "
+            "its daily quota: then download it by hand, see torchvision's CelebA documentation)."
+        ) from None
+
+
+def _with_channels(dataset: ImageDataset, channels: int | None) -> ImageDataset:
+    """``dataset`` with 1 channel (colour becomes luminance), 3 (gray is repeated) or its own (None)."""
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1, 3 or None (the dataset's own), not {channels}.")
+    images = dataset.images
+    if channels == 1 and images.shape[1] == 3:  # ITU-R 601 luminance, as PIL's convert("L")
+        images = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    elif channels == 3 and images.shape[1] == 1:
+        images = images.repeat(1, 3, 1, 1)
+    return ImageDataset(images, dataset.labels, dataset.classes, dataset.description)
+
+
+def image_data(
+    source: str = "fashion-mnist",
+    image_size: int = 32,
+    channels: int | None = None,
+    limit: int | None = None,
+    root: str | Path | None = None,
+) -> CourseData:
+    """Training and held-out images of ``source``, ``(N, C, image_size, image_size)`` in ``[-1, 1]``, described.
+
+    - ``"mnist"``, ``"fashion-mnist"``: :func:`course_data`'s split through :func:`from_28` (28, 32 or 64 pixels).
+    - ``"folder:PATH"``: :func:`image_folder`; the last tenth of its random order (at least one image) is held out.
+    - ``"cifar10"`` (its train and test splits) and ``"celeba"`` (its aligned faces, read as a folder): downloaded
+      with torchvision the first time, which needs internet.
+
+    ``channels``: 1 or 3 (None: the dataset's own). ``limit``: at most this many training images (a folder: images
+    read, a tenth of them held out).
+    """
+    name = source.lower()
+    if name.startswith("folder:") or name == "celeba":
+        if name == "celeba":
+            celeba = _torchvision_dataset("CelebA", root, split="all")
+            folder = Path(celeba.root) / celeba.base_folder / "img_align_celeba"
+        else:
+            folder = Path(source[len("folder:") :])
+        images = image_folder(folder, image_size, channels, limit)
+        if len(images) < 2:
+            raise ValueError(f"{folder} holds a single image: training and holding out need at least 2.")
+        cut = len(images) - max(1, len(images) // 10)
+        train, heldout = (
+            ImageDataset(images.images[part], images.labels[part], images.classes, f"{images.description}; {what}")
+            for part, what in [(slice(cut), f"the first {cut} for training"), (slice(cut, None), "the rest held out")]
+        )
+        return CourseData(train, heldout)
+    if name == "cifar10":
+        splits = []
+        for train in (True, False):
+            split = _torchvision_dataset("CIFAR10", root, train=train)
+            pixels = torch.from_numpy(split.data).permute(0, 3, 1, 2).float() / 127.5 - 1  # from (N, 32, 32, 3) uint8
+            if image_size != 32:
+                pixels = torch.nn.functional.interpolate(pixels, size=image_size, mode="bilinear", antialias=True)
+            text = (
+                f"CIFAR-10 {'train' if train else 'test'} split, all {len(pixels)} images at {image_size}x{image_size}"
+            )
+            splits.append(ImageDataset(pixels, torch.tensor(split.targets), tuple(split.classes), text))
+    else:
+        course = course_data(name, root)
+        splits = [
+            ImageDataset(from_28(d.images, image_size), d.labels, d.classes, f"{d.description}, at {image_size} pixels")
+            for d in (course.train, course.heldout)
+        ]
+    train, heldout = splits
+    if limit is not None and limit < len(train):
+        note = f", the first {limit} only"
+        train = ImageDataset(train.images[:limit], train.labels[:limit], train.classes, train.description + note)
+    return CourseData(_with_channels(train, channels), _with_channels(heldout, channels))
+
+
+def write_shapes_folder(folder: str | Path, n: int = 200, size: int = 48, seed: int = 0) -> Path:
+    """Write ``n`` PNG images of coloured discs and squares into ``folder/discs`` and ``folder/squares``: an image
+    folder to try :func:`image_folder` on when you have none at hand. Sizes vary around ``size``, so that they are
+    resized and cropped; returns ``folder``."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    for i in range(n):
+        kind = ("discs", "squares")[i % 2]
+        width, height = (int(size * f) for f in rng.uniform(0.8, 1.3, size=2))
+        image = Image.new("RGB", (width, height), tuple(int(c) for c in rng.integers(0, 90, 3)))
+        r = min(width, height) * rng.uniform(0.2, 0.35)
+        x, y = width / 2 + rng.uniform(-0.1, 0.1) * width, height / 2 + rng.uniform(-0.1, 0.1) * height
+        draw = ImageDraw.Draw(image)
+        shape = draw.ellipse if kind == "discs" else draw.rectangle
+        shape((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rng.integers(120, 256, 3)))
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        image.save(folder / kind / f"{i:04d}.png")
+    return folder
 
 
 @dataclass(frozen=True)

@@ -133,23 +133,49 @@ class MLPDiscriminator(_Conditioning):
         return self.net(self.with_labels(x, labels, flatten=True)).squeeze(1)
 
 
-class DCGANGenerator(_Conditioning):
-    """Convolutional: ``z (B, z_dim) [, labels (B,)] -> images (B, 1, 28, 28)`` in ``[-1, 1]``.
+#: DCGAN image sizes -> (side of the smallest feature map, generator blocks). 28 (the course's MNIST): 7 -> 14 -> 28,
+#: then a 3x3 convolution. 32 and 64 (Radford et al., 2016, Fig. 1): 4 -> 8 -> ... -> S/2, then a last transposed
+#: convolution doubles the size once more. The discriminator halves the size back down to the smallest map.
+DCGAN_SIZES = {28: (7, 2), 32: (4, 2), 64: (4, 3)}
 
-    ``z`` is projected to ``(4w, 7, 7)``, two generator blocks upsample to ``(2w, 14, 14)`` then ``(w, 28, 28)``,
-    and a 3x3 convolution with ``tanh`` makes the image.
+
+def dcgan_plan(image_shape: tuple[int, ...]) -> tuple[int, int]:
+    """``DCGAN_SIZES[S]`` for ``image_shape (C, S, S)``; an unsupported shape is an error naming the ones we build."""
+    shape = tuple(image_shape)
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in DCGAN_SIZES or shape[0] < 1:
+        sizes = ", ".join(f"(C, {s}, {s})" for s in DCGAN_SIZES)
+        raise ValueError(f"DCGAN models make square images of shape {sizes}; got {shape}.")
+    return DCGAN_SIZES[shape[1]]
+
+
+class DCGANGenerator(_Conditioning):
+    """Convolutional: ``z (B, z_dim) [, labels (B,)] -> images (B, *image_shape)`` in ``[-1, 1]``.
+
+    28x28: ``z`` is projected to ``(4w, 7, 7)``, two generator blocks upsample to ``(2w, 14, 14)`` then
+    ``(w, 28, 28)``, and a 3x3 convolution with ``tanh`` makes the image. 32x32 and 64x64, 1 or 3 channels (the DCGAN
+    paper's): ``z`` is projected to ``(4w, 4, 4)`` (64: ``(8w, 4, 4)``), each block halves the channels and doubles
+    the size up to ``(w, S/2, S/2)``, and a last transposed convolution with ``tanh`` (no batch norm) makes the image.
     """
 
-    def __init__(self, z_dim: int = 64, width: int = 32, num_classes: int = 0) -> None:
+    def __init__(
+        self, z_dim: int = 64, width: int = 32, num_classes: int = 0, image_shape: tuple[int, ...] = IMAGE_SHAPE
+    ) -> None:
         super().__init__((z_dim,), num_classes, embed_dim=num_classes)
-        self.z_dim = z_dim
+        self.z_dim, self.image_shape = z_dim, tuple(image_shape)
+        start, blocks = dcgan_plan(image_shape)
+        channels = [width * 2**i for i in reversed(range(blocks + 1))]  # e.g. 4w, 2w, w
         self.project = nn.Sequential(
-            nn.ConvTranspose2d(z_dim + num_classes, 4 * width, kernel_size=7, bias=False),  # 1x1 -> 7x7
-            nn.BatchNorm2d(4 * width),
+            nn.ConvTranspose2d(z_dim + num_classes, channels[0], kernel_size=start, bias=False),  # 1x1 -> start
+            nn.BatchNorm2d(channels[0]),
             nn.ReLU(inplace=True),
         )
-        self.blocks = nn.Sequential(generator_block(4 * width, 2 * width), generator_block(2 * width, width))
-        self.to_image = nn.Sequential(nn.Conv2d(width, 1, kernel_size=3, padding=1), nn.Tanh())
+        self.blocks = nn.Sequential(*map(generator_block, channels[:-1], channels[1:]))
+        last = (
+            nn.Conv2d(width, image_shape[0], kernel_size=3, padding=1)  # 28: the blocks already reached full size
+            if image_shape[-1] == 28
+            else nn.ConvTranspose2d(width, image_shape[0], kernel_size=4, stride=2, padding=1)  # S/2 -> S
+        )
+        self.to_image = nn.Sequential(last, nn.Tanh())
         self.apply(dcgan_weights_init)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -157,29 +183,41 @@ class DCGANGenerator(_Conditioning):
 
 
 class DCGANDiscriminator(_Conditioning):
-    """Convolutional: ``images (B, 1, 28, 28) [, labels (B,)] -> logits (B,)``.
+    """Convolutional: ``images (B, *image_shape) [, labels (B,)] -> logits (B,)``; 28x28, 32x32 or 64x64 images.
 
-    Two discriminator blocks make ``(w, 14, 14)`` (no normalisation, as in DCGAN) then ``(2w, 7, 7)``; a linear
-    layer gives the logit. ``depth=3`` adds a 3x3 stride-1 block to ``(4w, 7, 7)``: a D that sees whole strokes.
-    A conditional D sees its label as one more input channel (a learned 28x28 map per class).
+    Stride-2 discriminator blocks halve the size down to the smallest map of :data:`DCGAN_SIZES` and double the
+    channels: ``(w, 14, 14)`` (no normalisation, as in DCGAN) then ``(2w, 7, 7)`` for 28x28 images; ``(w, 16, 16)``
+    ... ``(4w, 4, 4)`` for 32x32, ``(8w, 4, 4)`` for 64x64. A linear layer gives the logit (the paper's last 4x4
+    convolution over a 4x4 map is the same linear map). ``depth=3`` adds a 3x3 stride-1 block at the smallest map,
+    doubling its channels: a D that sees larger patches (whole strokes of a 28x28 digit). A conditional D sees its
+    label as one more input channel (a learned S x S map per class).
     """
 
-    def __init__(self, width: int = 32, num_classes: int = 0, norm: str = "batch", depth: int = 2) -> None:
-        super().__init__(IMAGE_SHAPE, num_classes, embed_dim=28 * 28)
+    def __init__(
+        self,
+        width: int = 32,
+        num_classes: int = 0,
+        norm: str = "batch",
+        depth: int = 2,
+        image_shape: tuple[int, ...] = IMAGE_SHAPE,
+    ) -> None:
+        start, _ = dcgan_plan(image_shape)
+        size = image_shape[-1]
+        super().__init__(image_shape, num_classes, embed_dim=size * size)
         if depth not in (2, 3):
-            raise ValueError(f"depth must be 2 or 3 convolutional blocks, not {depth!r}.")
-        blocks = [
-            discriminator_block(1 + (num_classes > 0), width, norm="none"),
-            discriminator_block(width, 2 * width, norm=norm),
-        ]
+            raise ValueError(f"depth must be 2 or 3 (3: one more block at the smallest map), not {depth!r}.")
+        halvings = round(math.log2(size / start))  # 28 -> 7: 2 blocks; 32 -> 4: 3; 64 -> 4: 4
+        blocks = [discriminator_block(image_shape[0] + (num_classes > 0), width, norm="none")]
+        blocks += [discriminator_block(width * 2**i, width * 2 ** (i + 1), norm=norm) for i in range(halvings - 1)]
         if depth == 3:
-            blocks.append(discriminator_block(2 * width, 4 * width, norm=norm, downsample=False))
+            c = blocks[-1][0].out_channels
+            blocks.append(discriminator_block(c, 2 * c, norm=norm, downsample=False))
         self.features = nn.Sequential(*blocks, nn.Flatten())
-        self.head = nn.Linear(blocks[-1][0].out_channels * 7 * 7, 1)
+        self.head = nn.Linear(blocks[-1][0].out_channels * start * start, 1)
         self.apply(dcgan_weights_init)
 
     def trunk(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Features before the head: ``(B, c * 7 * 7)``, ``c = 2w`` (``4w`` at depth 3)."""
+        """Features before the head: ``(B, c * s * s)``, the last block's channels ``c`` on the smallest map ``s``."""
         return self.features(self.with_labels(images, labels))
 
     def forward(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -187,13 +225,20 @@ class DCGANDiscriminator(_Conditioning):
 
 
 class ACGANDiscriminator(DCGANDiscriminator):
-    """ACGAN: ``images (B, 1, 28, 28) -> (logits (B,), class_logits (B, num_classes))``, both from one trunk.
+    """ACGAN: ``images (B, *image_shape) -> (logits (B,), class_logits (B, num_classes))``, both from one trunk.
 
     It does not see the label; it predicts it.
     """
 
-    def __init__(self, width: int = 32, num_classes: int = 10, norm: str = "batch", depth: int = 2) -> None:
-        super().__init__(width, num_classes=0, norm=norm, depth=depth)
+    def __init__(
+        self,
+        width: int = 32,
+        num_classes: int = 10,
+        norm: str = "batch",
+        depth: int = 2,
+        image_shape: tuple[int, ...] = IMAGE_SHAPE,
+    ) -> None:
+        super().__init__(width, num_classes=0, norm=norm, depth=depth, image_shape=image_shape)
         self.class_head = nn.Linear(self.head.in_features, num_classes)
 
     def forward(self, images: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:

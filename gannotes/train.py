@@ -71,11 +71,11 @@ class TrainConfig:
     """Everything that defines a training run (each field is a flag of the command line). See :meth:`for_model`."""
 
     model: str = _help("which GAN", "dcgan", MODELS)
-    arch: str = _help("the networks: mlp, or dcgan (convolutional, 28x28 images)", "dcgan", ("mlp", "dcgan"))
+    arch: str = _help("the networks: mlp, or dcgan (convolutional, 28, 32 or 64 pixels)", "dcgan", ("mlp", "dcgan"))
     z_dim: int = _help("noise dimensions", 64)
     g_width: int = _help("generator width: channels of its last block, or MLP hidden units", 32)
     d_width: int = _help("discriminator width: channels of its first block, or MLP hidden units", 32)
-    d_depth: int = _help("convolutional blocks of the DCGAN discriminator (3: one more at 7x7)", 2, (2, 3))
+    d_depth: int = _help("DCGAN discriminator: 2 (the paper's) or 3 (one more block at its smallest map)", 2, (2, 3))
     d_norm: str = _help("D's normalisation (wgan-gp: not batch)", "batch", ("batch", "layer", "none"))
     num_classes: int = _help("classes of a conditional model (cgan, acgan)", 10)
     batch_size: int = _help("real samples per discriminator step, over all processes (each takes a slice)", 64)
@@ -131,12 +131,12 @@ def build_models(config: TrainConfig, sample_shape: tuple[int, ...] = IMAGE_SHAP
     if config.arch == "mlp":
         G = MLPGenerator(config.z_dim, sample_shape, config.g_width, num_classes=k)
         return G, MLPDiscriminator(sample_shape, config.d_width, num_classes=k_d)
-    if tuple(sample_shape) != IMAGE_SHAPE:
-        raise ValueError(f"arch='dcgan' makes 1x28x28 images, but the data has shape {sample_shape}: use arch='mlp'.")
-    G = DCGANGenerator(config.z_dim, config.g_width, num_classes=k)
+    shape = tuple(sample_shape)  # (C, S, S) with S = 28, 32 or 64: the models say so otherwise
+    G = DCGANGenerator(config.z_dim, config.g_width, num_classes=k, image_shape=shape)
+    d_options = {"norm": config.d_norm, "depth": config.d_depth, "image_shape": shape}
     if config.model == "acgan":
-        return G, ACGANDiscriminator(config.d_width, config.num_classes, config.d_norm, config.d_depth)
-    return G, DCGANDiscriminator(config.d_width, num_classes=k_d, norm=config.d_norm, depth=config.d_depth)
+        return G, ACGANDiscriminator(config.d_width, config.num_classes, **d_options)
+    return G, DCGANDiscriminator(config.d_width, num_classes=k_d, **d_options)
 
 
 def make_optimizer(model: nn.Module, lr: float, config: TrainConfig) -> torch.optim.Optimizer:
