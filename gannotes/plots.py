@@ -35,13 +35,13 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> tuple[F
 
 
 def _draw_images(ax: Axes, images: torch.Tensor, nrow: int, title: str, xlabel: str) -> None:
-    """``images (N, 1, H, W)`` in ``[-1, 1]`` as one grayscale grid, ``nrow`` per row, with white gaps."""
-    if images.dim() != 4 or images.shape[1] != 1:
-        raise ValueError(f"Expected images of shape (N, 1, H, W), got {tuple(images.shape)}.")
+    """``images (N, C, H, W)`` in ``[-1, 1]``, C = 1 (grayscale) or 3 (RGB), as one grid, ``nrow`` per row."""
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"Expected images of shape (N, 1 or 3, H, W), got {tuple(images.shape)}.")
     from torchvision.utils import make_grid  # imported here: importing gannotes stays light
 
     grid = make_grid((images.detach().float().cpu().clamp(-1, 1) + 1) / 2, nrow=nrow, padding=_PADDING, pad_value=1)
-    ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")  # make_grid gives 3 channels either way
     ax.set(xticks=[], yticks=[], title=title, xlabel=xlabel)
 
 
@@ -52,14 +52,14 @@ def show_images(
     labels: torch.Tensor | Sequence[int] | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """A grid of ``images (N, 1, H, W)`` in ``[-1, 1]``, ``nrow`` per row (black = -1, white = 1).
+    """A grid of ``images (N, 1 or 3, H, W)`` in ``[-1, 1]``, ``nrow`` per row (black = -1, white = 1).
 
     ``labels (N,)``, if given, are written in each image's corner.
     """
     n = images.shape[0]
     nrow = max(1, min(nrow, n))
     fig, ax = _axes(ax, figsize=(max(3.0, 0.7 * nrow), 0.7 * math.ceil(n / nrow) + 0.8))
-    _draw_images(ax, images, nrow, title, f"{n} images, {nrow} per row")
+    _draw_images(ax, images, nrow, title, f"{n} image{'s' * (n != 1)}, {nrow} per row")
     height, width = images.shape[2] + _PADDING, images.shape[3] + _PADDING
     for i, label in enumerate([] if labels is None else torch.as_tensor(labels).tolist()):
         row, col = divmod(i, nrow)

@@ -61,7 +61,16 @@ def test_show_images_with_labels() -> None:
     _assert_labelled(fig, ylabel=False)
     ax = fig.axes[0]
     assert ax.get_title() == "Real digits" and len(ax.texts) == 10
-    assert ax.images[0].get_array().shape == (2 * 30 + 2, 5 * 30 + 2)  # 28 px images, 2 px gaps
+    assert ax.images[0].get_array().shape == (2 * 30 + 2, 5 * 30 + 2, 3)  # 28 px images, 2 px gaps, as RGB
+
+
+def test_show_images_draws_colour_images_in_colour() -> None:
+    red = torch.full((4, 3, 32, 32), -1.0)
+    red[:, 0] = 1.0
+    fig = plots.show_images(red, nrow=2, title="Red squares")
+    pixel = fig.axes[0].images[0].get_array()[10, 10]  # inside the first image
+    assert pixel.tolist() == [1.0, 0.0, 0.0]
+    assert fig.axes[0].get_xlabel() == "4 images, 2 per row"
 
 
 @pytest.mark.parametrize("wgan", [False, True])
