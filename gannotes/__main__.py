@@ -50,11 +50,27 @@ ENVIRONMENT = """environment variables:
 CONFIG_FIELDS = [f for f in dataclasses.fields(TrainConfig) if f.name != "model"]
 
 
+DATA_FLAGS = ("dataset", "image_size", "max_images")
+
+
+def _data_of_the_run(args: argparse.Namespace, out: Path) -> None:
+    """Fill the data flags: on --resume from the run's data.json (a different value is an error), else defaults."""
+    saved = json.loads((out / "data.json").read_text()) if args.resume and (out / "data.json").exists() else {}
+    for name in DATA_FLAGS:
+        given = getattr(args, name)
+        if given is not None and saved.get(name, given) != given:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{out} was trained with {flag} {saved[name]}: drop {flag} {given} to continue it.")
+        setattr(args, name, saved.get(name) if given is None else given)
+    args.dataset = args.dataset or "mnist"
+
+
 def _train(args: argparse.Namespace) -> int:
     if args.model is None and not (args.resume and args.out):
         raise ValueError("Choose a model with --model, or continue the run in --out with --resume.")
-    out = Path(args.out or f"runs/{args.model}-{Path(args.dataset.removeprefix('folder:')).name}")
+    out = Path(args.out or f"runs/{args.model}-{Path((args.dataset or 'mnist').removeprefix('folder:')).name}")
     checkpoint = out / "checkpoint.pt"
+    _data_of_the_run(args, out)
     if checkpoint.exists() and not args.resume:
         raise ValueError(f"{checkpoint} already exists: pass --resume to continue it, or choose another --out.")
     if args.resume and not checkpoint.exists():
@@ -77,6 +93,9 @@ def _train(args: argparse.Namespace) -> int:
         run = start(config, course.train.images, course.train.labels if config.conditional else None)
     target = args.steps or run.config.steps
     rank, world = processes()
+    if rank == 0 and not args.resume:  # what --resume reads back, so a run continues on the data it started with
+        text = json.dumps({name: getattr(args, name) for name in DATA_FLAGS})
+        write_atomically(out / "data.json", lambda f: f.write(text.encode()))
     where, batch = str(run.device), f"batch {run.config.batch_size}"
     if world > 1:
         where, batch = f"{world} processes ({run.device.type})", f"{batch} ({run.config.batch_size // world} each)"
@@ -158,7 +177,7 @@ def _save_grid(images: torch.Tensor, path: Path) -> None:
     write_atomically(path, lambda f: save_image(images, f, format="png", nrow=8, normalize=True, value_range=(-1, 1)))
 
 
-DATASET_HELP = "mnist (default), fashion-mnist, cifar10 or celeba (downloaded), or folder:PATH (your images)"
+DATASET_HELP = "mnist, fashion-mnist, cifar10 or celeba (downloaded), or folder:PATH (your images)"
 
 
 def _dataset(text: str) -> str:
@@ -190,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=MODELS, help="which GAN (with --resume: the checkpoint's)")
     settings_help = "laptop (default: the notebooks' settings, fast on a CPU) or published (the papers')"
     train.add_argument("--settings", default="laptop", choices=tuple(SETTINGS), help=settings_help)
-    train.add_argument("--dataset", default="mnist", type=_dataset, help=DATASET_HELP)
+    train.add_argument("--dataset", type=_dataset, help=DATASET_HELP + " (default mnist; with --resume the run's)")
     train.add_argument("--image-size", type=int, choices=(28, 32, 64), help="pixels (default: 28 for MNIST, else 32)")
     train.add_argument("--max-images", type=_positive, help="train on at most this many images (large datasets)")
     train.add_argument("--out", help="output folder (default: runs/MODEL-DATASET, or runs/MODEL-FOLDERNAME)")

@@ -22,7 +22,7 @@ TINY = ["--batch-size", "16", "--g-width", "8", "--d-width", "8", "--device", "c
 def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     assert main(["train", "--model", "cgan", "--out", str(out), "--no-eval", "--steps", "4", *TINY]) == 0
-    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "samples.png", "metrics.json"}
+    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "samples.png", "metrics.json", "data.json"}
     report = json.loads((out / "metrics.json").read_text())
     assert report["model"] == "cgan" and report["steps"] == 4 and report["images_per_second"] > 0
     assert "test split, images 0..7999" in report["data"]  # smoke mode says what it trained on
@@ -46,6 +46,19 @@ def test_train_resume_and_sample(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert png.stat().st_size > 0
     assert main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--label", "12"]) == 1
     assert "--label must be between 0 and 9" in capsys.readouterr().err
+
+
+def test_resume_continues_on_the_data_the_run_started_with(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shapes = data.write_shapes_folder(tmp_path / "shapes")
+    out = tmp_path / "run"
+    flags = ["--out", str(out), "--no-eval", "--device", "cpu"]
+    first = ["train", "--model", "dcgan", "--dataset", f"folder:{shapes}", "--steps", "2", *flags, *TINY[:6]]
+    assert main(first) == 0
+    assert main(["train", "--resume", "--steps", "3", *flags]) == 0  # no --dataset: the run's own
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["dataset"] == f"folder:{shapes}" and report["image_size"] == 32 and report["steps"] == 3
+    assert main(["train", "--resume", "--dataset", "mnist", "--steps", "4", *flags]) == 1
+    assert f"was trained with --dataset folder:{shapes}: drop --dataset mnist" in capsys.readouterr().err
 
 
 def test_published_settings_on_request(tmp_path: Path) -> None:
