@@ -5,8 +5,8 @@ returns True or False; it never raises. A notebook goes on with ``reference.xxx`
         discriminator_loss = reference.discriminator_loss
 
 Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`.losses` (02, 06, 07),
-:mod:`.training` (the D and G steps of 03, 05, 07), :mod:`.models` (04, 05), :mod:`.evaluation` (08, 10) and
-:mod:`.tips` (09).
+:mod:`.training` (the D and G steps of 03, 05, 07), :mod:`.models` (04, 05), :mod:`.evaluation` (08, 10),
+:mod:`.isotropic` (10) and :mod:`.tips` (09).
 """
 
 # ruff: noqa: F401 - the names below are this package's public face
@@ -14,6 +14,7 @@ Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`
 from . import reference
 from .classical import check_log_posterior
 from .evaluation import check_frechet_distance, check_mode_metrics
+from .isotropic import check_isotropic_frechet_distance
 from .losses import (
     check_acgan_discriminator_loss,
     check_discriminator_loss,
