@@ -6,7 +6,7 @@ returns True or False; it never raises. A notebook goes on with ``reference.xxx`
 
 Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`.game` (02), :mod:`.losses`
 (02, 06, 07), :mod:`.training` (the D and G steps of 03, 05, 07), :mod:`.models` (04, 05), :mod:`.evaluation`
-(08, 10) and :mod:`.tips` (09).
+(08, 10), :mod:`.isotropic` (10) and :mod:`.tips` (09).
 """
 
 # ruff: noqa: F401 - the names below are this package's public face
@@ -15,6 +15,7 @@ from . import reference
 from .classical import check_log_posterior
 from .evaluation import check_frechet_distance, check_mode_metrics
 from .game import check_adversarial_g_step, check_generator_loss_gradients, check_optimal_discriminator_logit
+from .isotropic import check_isotropic_frechet_distance
 from .losses import (
     check_acgan_discriminator_loss,
     check_discriminator_loss,
