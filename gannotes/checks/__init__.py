@@ -13,6 +13,7 @@ Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`
 
 from . import reference
 from .classical import check_log_posterior
+from .derivations import check_class_vectors
 from .evaluation import check_frechet_distance, check_mode_metrics
 from .losses import (
     check_acgan_discriminator_loss,
