@@ -13,6 +13,7 @@ Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`
 
 from . import reference
 from .classical import check_log_posterior
+from .derivations import check_class_vectors
 from .evaluation import check_frechet_distance, check_mode_metrics
 from .game import check_adversarial_g_step, check_generator_loss_gradients, check_optimal_discriminator_logit
 from .isotropic import check_isotropic_frechet_distance

@@ -22,6 +22,7 @@ from ..models import generator_block
 __all__ = [
     "InstanceNoise",
     "acgan_discriminator_loss",
+    "class_vectors",
     "conditioned_inputs",
     "discriminator_loss",
     "frechet_distance",
@@ -63,3 +64,12 @@ class InstanceNoise(nn.Module):
         if self.training and self.std > 0:
             x = x + self.std * torch.randn_like(x)  # fresh noise for every value of every sample, every call
         return self.discriminator(x, *args)
+
+
+def class_vectors(first_layer: nn.Linear, z_dim: int) -> torch.Tensor:
+    """The vector a linear layer on ``[z, onehot(y)]`` adds for each class: ``T (num_classes, out_features)`` with
+    ``first_layer([z, onehot(y)]) == z @ W_z.T + T[y]``, ``W_z = first_layer.weight[:, :z_dim]``.
+
+    A one-hot vector times the weight picks one column of its label part; the bias is added whatever the class.
+    """
+    return (first_layer.weight[:, z_dim:].T + first_layer.bias).detach()
