@@ -17,3 +17,10 @@ def run(check: Callable[[Callable], bool], fn: Callable, capsys: pytest.CaptureF
 
 def not_implemented(*args):
     raise NotImplementedError("Exercise: write this function")
+
+
+def assert_rejected(passed: bool, out: str, *expected: str, name: str = "") -> None:
+    """The check's one line says it failed (for exercise ``name``), gives a hint, and contains each ``expected``."""
+    assert not passed, out
+    assert out.startswith(f"❌ {name}") and " failed: " in out and " Hint: " in out, out
+    assert all(text in out for text in expected), out
