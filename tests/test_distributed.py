@@ -166,7 +166,7 @@ def test_command_line_prints_and_writes_from_rank_0_only(two: dict) -> None:
     assert "Training gan on 2 processes (cpu), batch 16 (8 each), from step 0 to 2" in rank0["printed"]
     assert rank1["printed"] == ""
     out = two["folder"] / "cli"
-    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "samples.png", "metrics.json"}
+    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "samples.png", "metrics.json", "data.json"}
 
 
 def test_batch_slices_do_not_depend_on_the_number_of_processes() -> None:
