@@ -11,22 +11,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
-from check_runner import assert_rejected
+from check_runner import assert_rejected, run
 
 from gannotes import metrics
 from gannotes.checks import evaluation
 from gannotes.checks.core import WrongVersion
 from gannotes.checks.evaluation import check_frechet_distance, check_mode_metrics, mode_metrics
 from gannotes.mixtures import ring_of_gaussians
-
-
-def run(check: Callable, fn: Callable, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    """Run a check; return what it returned and the one line it printed."""
-    passed = check(fn)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
-
 
 # ----------------------------------------------------------------------------------------------
 # mode_metrics: right answers

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from check_runner import assert_rejected
+from check_runner import run as run_check
 
 from gannotes import metrics
 from gannotes.checks import check_isotropic_frechet_distance
@@ -20,10 +21,7 @@ from gannotes.checks.isotropic import WRONG_VERSIONS, isotropic_frechet_distance
 
 
 def run(fn, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    passed = check_isotropic_frechet_distance(fn)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
+    return run_check(check_isotropic_frechet_distance, fn, capsys)
 
 
 # ----------------------------------------------------------------------------------------------

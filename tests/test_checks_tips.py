@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 from check_runner import assert_rejected
+from check_runner import run as run_check
 from torch import nn
 
 from gannotes.checks import reference
@@ -18,10 +19,7 @@ from gannotes.models import MLPDiscriminator
 
 
 def run(cls, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    passed = check_instance_noise(cls)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n"), f"a check prints exactly one line, got {out!r}"
-    return passed, out.strip()
+    return run_check(check_instance_noise, cls, capsys)
 
 
 class Wrapper(nn.Module):
