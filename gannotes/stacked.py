@@ -38,7 +38,10 @@ class StackedLinear(nn.Module):
 
     def member(self, i: int) -> nn.Linear:
         """Member ``i`` as a plain ``nn.Linear`` with a copy of its current weights."""
-        layer = nn.utils.skip_init(nn.Linear, self.weight.shape[1], self.weight.shape[2], device=self.weight.device)
+        in_features, out_features = self.weight.shape[1:]
+        layer = nn.utils.skip_init(
+            nn.Linear, in_features, out_features, device=self.weight.device, dtype=self.weight.dtype
+        )
         with torch.no_grad():
             layer.weight.copy_(self.weight[i].T)
             layer.bias.copy_(self.bias[i, 0])
