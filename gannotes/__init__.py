@@ -21,6 +21,7 @@ from .models import (
     sample,
 )
 from .settings import runs_dir, scaled, smoke_mode
+from .stacked import StackedLinear, stacked_mlp
 from .train import SETTINGS, TrainConfig, build_models, fit, generator_from_checkpoint, resume, reuse, save, start
 
 __version__ = "0.2.0"

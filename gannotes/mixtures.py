@@ -1,7 +1,9 @@
-"""The 2-D Gaussian mixtures of the mode-collapse literature, as set up by VEEGAN (Srivastava et al., 2017, Sec. 5.1)
-and restated by PacGAN (Lin et al., 2018, Sec. 5.1); their metrics are in :mod:`gannotes.metrics`.
+"""The 2-D Gaussian mixtures of the mode-collapse literature, introduced by VEEGAN (Srivastava et al., 2017) and
+reused by PacGAN (Lin et al., 2018), whose released configuration (github.com/fjxmlzn/PacGAN) these match; their
+metrics are in :mod:`gannotes.metrics`. Every mode has the same weight.
 
-- **2D-ring**: 8 Gaussians with means ``(cos(2*pi*i/8), sin(2*pi*i/8))``, i = 1..8, standard deviation 0.01.
+- **2D-ring**: 8 Gaussians with means ``(cos(2*pi*i/8), sin(2*pi*i/8))``, i = 1..8 (the same 8 points as PacGAN's
+  i = 0..7), standard deviation 0.01.
 - **2D-grid**: 25 Gaussians with means ``(-4 + 2i, -4 + 2j)``, i, j = 0..4, standard deviation 0.05.
 """
 
