@@ -1,8 +1,9 @@
-"""Command line: ``python -m gannotes start|train|sample|download|doctor``; ``--help`` on each says more.
+"""Command line: ``python -m gannotes start|train|sample|download|doctor|prepare``; ``--help`` on each says more.
 
 ``train`` uses the notebooks' laptop settings (every :class:`~gannotes.train.TrainConfig` field is a flag) and writes
 ``checkpoint.pt``, ``samples.png`` and ``metrics.json``; ``sample`` draws from a checkpoint; ``download`` a dataset.
 ``torchrun --nproc_per_node N -m gannotes train ...`` trains on N processes (GPUs), rank 0 printing and writing.
+``prepare`` runs the notebooks that train the course's models, so that slow laptops can load their saved runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -25,7 +27,7 @@ from . import __version__, data
 from . import doctor as gannotes_doctor
 from .device import get_device
 from .models import sample
-from .settings import write_atomically
+from .settings import runs_dir, write_atomically
 from .steps import STEPS
 from .train import (
     MODELS,
@@ -171,6 +173,47 @@ def _start(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "jupyterlab", str(work / "00_setup.ipynb")], cwd=repo)
 
 
+# The notebooks that save a run: 04, 05, 06 and 11 can load theirs instead of training (their USE_SAVED_RUN switch),
+# and notebook 10 evaluates those of 04-07 (07's WGAN-GP always trains: its notebook studies it along the way).
+PREPARED_NOTEBOOKS = ("04_dcgan", "05_cgan", "06_acgan", "07_wgan", "11_your_own_images")
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    """Execute the solution notebooks that train the course's models, headless: each saves its run in runs_dir()."""
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError:
+        raise ValueError(
+            "prepare runs notebooks: install the course environment, pip install -r requirements.txt"
+        ) from None
+    folder = data.repo_data_dir().parent / "solutions"
+    names = args.notebooks or PREPARED_NOTEBOOKS
+    unknown = [name for name in names if not (folder / f"{name}.ipynb").is_file()]
+    if unknown:
+        raise ValueError(f"no notebook {', '.join(unknown)} in {folder}: choose from {', '.join(PREPARED_NOTEBOOKS)}")
+    for name in names:
+        path, started = folder / f"{name}.ipynb", time.perf_counter()
+        print(f"{name}: training ...", flush=True)
+        client = NotebookClient(
+            nbformat.read(path, as_version=4),
+            timeout=3600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(folder)}},
+        )
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            raise ValueError(f"{name} failed; run it in JupyterLab to see why. {str(err).splitlines()[-1]}") from None
+        print(f"{name}: done in {time.perf_counter() - started:.0f} s")
+    print(
+        f"Saved runs are in {runs_dir()}. Copy that folder to the same place on each laptop (GANNOTES_CACHE/runs, "
+        "normally data/cache/runs), and set USE_SAVED_RUN = True at the top of a notebook to load its run."
+    )
+    return 0
+
+
 def _save_grid(images: torch.Tensor, path: Path) -> None:
     from torchvision.utils import save_image
 
@@ -251,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check this machine for the course and predict notebook times")
     doctor.add_argument("--no-probe", action="store_true", help="skip the few-second speed probe")
     doctor.set_defaults(run=lambda args: int(gannotes_doctor.main(probe=not args.no_probe) > 0))
+
+    prepare = commands.add_parser(
+        "prepare", help="train the course's models once (runs their notebooks) so slow laptops can load them"
+    )
+    prepare.add_argument("notebooks", nargs="*", help=f"which (default: {' '.join(PREPARED_NOTEBOOKS)})")
+    prepare.set_defaults(run=_prepare)
     return parser
 
 

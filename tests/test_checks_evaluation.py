@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 import torch
 from check_runner import assert_rejected, run
@@ -16,7 +15,7 @@ from check_runner import assert_rejected, run
 from gannotes import metrics
 from gannotes.checks import evaluation
 from gannotes.checks.core import WrongVersion
-from gannotes.checks.evaluation import check_frechet_distance, check_mode_metrics, mode_metrics
+from gannotes.checks.evaluation import check_mode_metrics, mode_metrics
 from gannotes.mixtures import ring_of_gaussians
 
 # ----------------------------------------------------------------------------------------------
@@ -183,135 +182,9 @@ def test_mode_metrics_mistake_is_diagnosed(mistake: Callable, diagnosis: str, ca
 
 
 # ----------------------------------------------------------------------------------------------
-# frechet_distance: right answers
-
-
-def with_scipy(mu1, sigma1, mu2, sigma2):
-    """FID's usual code (scipy is not a dependency of the package: this one is tested only where it is installed)."""
-    import scipy.linalg
-
-    covmean = scipy.linalg.sqrtm(sigma1.numpy() @ sigma2.numpy()).real
-    return float(((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * np.trace(covmean))
-
-
-def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
-    eigenvalues, eigenvectors = torch.linalg.eigh(matrix)
-    return (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
-
-
-def with_eigenvalues(mu1, sigma1, mu2, sigma2):
-    eigenvalues = torch.linalg.eigvals(sigma1 @ sigma2).real.clamp(min=0)
-    return (mu1 - mu2).pow(2).sum() + sigma1.trace() + sigma2.trace() - 2 * eigenvalues.sqrt().sum()
-
-
-def with_numpy(mu1, sigma1, mu2, sigma2):
-    s1, s2 = sigma1.numpy(), sigma2.numpy()
-    w, v = np.linalg.eigh(s1)
-    root = (v * np.sqrt(w.clip(min=0))) @ v.T
-    middle = np.linalg.eigvalsh(root @ s2 @ root).clip(min=0)
-    return np.sum((mu1.numpy() - mu2.numpy()) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(middle).sum()
-
-
-@pytest.mark.parametrize("fn", [metrics.frechet_distance, with_eigenvalues, with_numpy], ids=lambda f: f.__name__)
-def test_frechet_right_answers_pass(fn: Callable, capsys: pytest.CaptureFixture[str]) -> None:
-    passed, out = run(check_frechet_distance, fn, capsys)
-    assert passed, out
-    assert out.startswith("✅ frechet_distance passed: ")
-
-
-def test_frechet_with_scipy_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("scipy")
-    passed, out = run(check_frechet_distance, with_scipy, capsys)
-    assert passed, out
-
-
-def test_frechet_not_implemented_is_pending(capsys: pytest.CaptureFixture[str]) -> None:
-    def stub(mu1, sigma1, mu2, sigma2):
-        raise NotImplementedError("Exercise: frechet_distance")
-
-    passed, out = run(check_frechet_distance, stub, capsys)
-    assert not passed and out.startswith("⏳ frechet_distance pending: not implemented yet")
-
-
-# ----------------------------------------------------------------------------------------------
-# frechet_distance: the usual mistakes
-
-
-def _trace_sqrt(s1, s2):
-    return torch.linalg.eigvals(s1 @ s2).real.clamp(min=0).sqrt().sum()
-
-
-def means_only(mu1, sigma1, mu2, sigma2):
-    return ((mu1 - mu2) ** 2).sum().item()
-
-
-def no_cross_term(mu1, sigma1, mu2, sigma2):
-    return (((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace()).item()
-
-
-def no_factor_two(mu1, sigma1, mu2, sigma2):
-    return (((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - _trace_sqrt(sigma1, sigma2)).item()
-
-
-def elementwise_sqrt(mu1, sigma1, mu2, sigma2):
-    return (((mu1 - mu2) ** 2).sum() + torch.trace(sigma1 + sigma2 - 2 * torch.sqrt(sigma1 * sigma2))).item()
-
-
-def elementwise_sqrt_of_product(mu1, sigma1, mu2, sigma2):
-    covmean = torch.sqrt(sigma1 @ sigma2)  # NaN off the diagonal where the product is negative
-    return (((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * covmean.trace()).item()
-
-
-def product_of_roots(mu1, sigma1, mu2, sigma2):
-    cross = (_sqrt_psd(sigma1) @ _sqrt_psd(sigma2)).trace()
-    return (((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * cross).item()
-
-
-def norm_not_squared(mu1, sigma1, mu2, sigma2):
-    return ((mu1 - mu2).norm() + sigma1.trace() + sigma2.trace() - 2 * _trace_sqrt(sigma1, sigma2)).item()
-
-
-def square_root_of_result(mu1, sigma1, mu2, sigma2):
-    return math.sqrt(metrics.frechet_distance(mu1, sigma1, mu2, sigma2))
-
-
-def complex_result(mu1, sigma1, mu2, sigma2):
-    eigenvalues = np.linalg.eigvals(sigma1.numpy() @ sigma2.numpy()).astype(complex)  # what sqrtm often returns
-    return (
-        ((mu1 - mu2) ** 2).sum().item() + sigma1.trace().item() + sigma2.trace().item() - 2 * np.sqrt(eigenvalues).sum()
-    )
-
-
-def returns_a_vector(mu1, sigma1, mu2, sigma2):
-    return (mu1 - mu2) ** 2
-
-
-FRECHET_MISTAKES = [
-    (means_only, "only the means are compared"),
-    (no_cross_term, "cross term -2 Tr((S1 S2)^(1/2)) is missing"),
-    (no_factor_two, "factor 2"),
-    (elementwise_sqrt, "entry by entry"),
-    (elementwise_sqrt_of_product, "square root of the diagonal entries"),
-    (product_of_roots, "sqrt(S1) @ sqrt(S2)"),
-    (norm_not_squared, "not its square"),
-    (square_root_of_result, "square root of the result"),
-    (complex_result, "complex"),
-    (returns_a_vector, "one number"),
-]
-
-
-@pytest.mark.parametrize(("mistake", "diagnosis"), FRECHET_MISTAKES, ids=[f.__name__ for f, _ in FRECHET_MISTAKES])
-def test_frechet_mistake_is_diagnosed(mistake: Callable, diagnosis: str, capsys: pytest.CaptureFixture) -> None:
-    passed, out = run(check_frechet_distance, mistake, capsys)
-    assert_rejected(passed, out, diagnosis, name="frechet_distance")
-
-
-# ----------------------------------------------------------------------------------------------
 # The checks' own tables: each wrong version is rejected with its own message (none hides another)
 
-TABLES = [(check_mode_metrics, wrong) for wrong in evaluation.MODE_MISTAKES] + [
-    (check_frechet_distance, wrong) for wrong in evaluation.FRECHET_MISTAKES
-]
+TABLES = [(check_mode_metrics, wrong) for wrong in evaluation.MODE_MISTAKES]
 
 
 @pytest.mark.parametrize(("check", "wrong"), TABLES, ids=[w.problem[:40] for _, w in TABLES])

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from gannotes import __version__, data
 from gannotes.__main__ import main
@@ -140,3 +141,35 @@ def test_missing_dataset_offline(
     assert main(["train", "--model", "dcgan", "--out", str(tmp_path / "run"), "--steps", "4", *TINY]) == 1
     err = capsys.readouterr().err
     assert "MNIST (test split) is not on this machine" in err and "Traceback" not in err
+
+
+def test_prepare_saves_the_run_a_notebook_then_loads_instead_of_training(capsys: pytest.CaptureFixture[str]) -> None:
+    """`prepare 04_dcgan` runs notebook 04 (smoke mode here), which saves its run; with USE_SAVED_RUN the notebook's
+    `reuse(...) or run` loads it, and `fit` then has nothing left to train."""
+    from gannotes import TrainConfig, course_data, fit, reuse, runs_dir, scaled, steps
+
+    saved = runs_dir() / "04_dcgan.pt"
+    before = saved.stat().st_mtime_ns if saved.exists() else 0
+    # As an instructor runs it (in a process of its own: it starts a notebook kernel).
+    done = subprocess.run(
+        [sys.executable, "-m", "gannotes", "prepare", "04_dcgan"], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0 and "04_dcgan: done in" in done.stdout, done.stdout + done.stderr
+    assert saved.stat().st_mtime_ns > before
+
+    config = TrainConfig.for_model("dcgan", steps=scaled(2800, 10))  # notebook 04's
+    run = reuse(saved, config, course_data("mnist").train.images)
+    assert run is not None and run.step == config.steps
+    weights = [p.clone() for p in run.G.parameters()]
+    history = fit(run, steps.gan_d_step, steps.gan_g_step, progress=False)
+    assert run.step == config.steps and history["step"][-1] == config.steps
+    assert all(torch.equal(a, b) for a, b in zip(weights, run.G.parameters(), strict=True))
+    # Other settings: not loaded, and it says why.
+    assert reuse(saved, TrainConfig.for_model("dcgan", steps=config.steps + 1), run.batches.tensors[0]) is None
+    assert "other settings" in capsys.readouterr().out
+
+
+def test_prepare_names_the_notebooks_it_knows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prepare", "99_nothing"]) == 1
+    err = capsys.readouterr().err
+    assert "no notebook 99_nothing" in err and "04_dcgan" in err and "Traceback" not in err

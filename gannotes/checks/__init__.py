@@ -14,17 +14,15 @@ Machinery in :mod:`.core`; the checks by topic in :mod:`.classical` (01), :mod:`
 from . import reference
 from .classical import check_log_posterior
 from .derivations import check_class_vectors
-from .evaluation import check_frechet_distance, check_mode_metrics
+from .evaluation import check_mode_metrics
 from .game import check_adversarial_g_step, check_generator_loss_gradients, check_optimal_discriminator_logit
 from .isotropic import check_isotropic_frechet_distance
 from .losses import (
     check_acgan_discriminator_loss,
     check_discriminator_loss,
-    check_generator_loss_non_saturating,
-    check_generator_loss_saturating,
     check_gradient_penalty,
 )
-from .models import check_conditioned_inputs, check_generator_block, check_weights_init
+from .models import check_generator_block, check_weights_init
 from .tips import check_instance_noise
 from .training import (
     check_cgan_d_step,

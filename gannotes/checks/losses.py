@@ -76,14 +76,6 @@ def _d_loss(r: torch.Tensor, f: torch.Tensor, nll: Callable = _stable, reduce: C
     return reduce(nll(r, 1)) + reduce(nll(f, 0))
 
 
-def _saturating(f: torch.Tensor, nll: Callable = _stable, reduce: Callable = torch.mean) -> torch.Tensor:
-    return -reduce(nll(f, 0))
-
-
-def _non_saturating(f: torch.Tensor, nll: Callable = _stable, reduce: Callable = torch.mean) -> torch.Tensor:
-    return reduce(nll(f, 1))
-
-
 def _formula_mistakes(loss: Callable[..., torch.Tensor], formula: str) -> tuple[WrongVersion, ...]:
     """A flipped sign, the sigmoid applied twice, a sum for a mean; ``formula`` is ``loss`` in words."""
     return (
@@ -163,35 +155,6 @@ D_TERM_MISTAKES = (
     ),
 )
 D_LOSS_MISTAKES = (*_formula_mistakes(_d_loss, D_FORMULA), *D_TERM_MISTAKES)
-SATURATING, NON_SATURATING = "mean ln(1 - D(G(z)))", "mean(-ln D(G(z)))"
-G_LOSS_MISTAKES = {
-    "saturating": (
-        *_formula_mistakes(_saturating, SATURATING),
-        WrongVersion(
-            _non_saturating,
-            f"this is the non-saturating loss {NON_SATURATING}; the exercise asks for the saturating {SATURATING}.",
-            "the minimax G minimises D's fake term with its sign flipped: ln(1 - sigmoid(l)) = -F.softplus(l).",
-        ),
-        WrongVersion(
-            lambda f: -_non_saturating(f),
-            "your loss is mean ln D(G(z)), the non-saturating loss with its sign flipped, not mean ln(1 - D(G(z))).",
-            "ln(1 - sigmoid(l)) = -F.softplus(l).",
-        ),
-    ),
-    "non_saturating": (
-        *_formula_mistakes(_non_saturating, NON_SATURATING),
-        WrongVersion(
-            _saturating,
-            f"this is the saturating (minimax) loss {SATURATING}; the exercise asks for the non-saturating one.",
-            "the non-saturating loss labels the fakes as real (target 1): -ln sigmoid(l) = F.softplus(-l).",
-        ),
-        WrongVersion(
-            lambda f: -_saturating(f),
-            "your loss is mean(-ln(1 - D(G(z)))), the discriminator's loss on fakes (target 0): G's uses target 1.",
-            "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).",
-        ),
-    ),
-}
 
 
 def _check_bce(fn: Callable, n: int, reference: Callable, loss: Callable, formula: str, mistakes: Sequence) -> str:
@@ -211,20 +174,6 @@ def _check_bce(fn: Callable, n: int, reference: Callable, loss: Callable, formul
 def check_discriminator_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> str:
     """Check ``fn(real_logits (B,), fake_logits (B,)) -> scalar`` = ``mean(-ln D(x)) + mean(-ln(1 - D(G(z))))``."""
     return _check_bce(fn, 2, losses.discriminator_loss, _d_loss, D_FORMULA, D_LOSS_MISTAKES)
-
-
-@exercise_check("generator_loss_saturating")
-def check_generator_loss_saturating(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    """Check ``fn(fake_logits (B,)) -> scalar`` = ``mean ln(1 - D(G(z)))`` (the minimax generator loss)."""
-    mistakes = G_LOSS_MISTAKES["saturating"]
-    return _check_bce(fn, 1, losses.generator_loss_saturating, _saturating, SATURATING, mistakes)
-
-
-@exercise_check("generator_loss_non_saturating")
-def check_generator_loss_non_saturating(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    """Check ``fn(fake_logits (B,)) -> scalar`` = ``mean(-ln D(G(z)))`` (the non-saturating generator loss)."""
-    mistakes = G_LOSS_MISTAKES["non_saturating"]
-    return _check_bce(fn, 1, losses.generator_loss_non_saturating, _non_saturating, NON_SATURATING, mistakes)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import reference
@@ -175,53 +174,3 @@ def check_weights_init(fn: Callable[[nn.Module], None]) -> str:
     if (_initialised(fn)[4].weight == _SENTINEL).all():
         passed += " (note: Linear layers were left alone; the package's version also draws them from N(0, 0.02))"
     return passed + "."
-
-
-# ----------------------------------------------------------------------------------------------
-# 05: the conditional generator's input
-
-_CONCAT = (
-    "the first z_dim columns are z, unchanged; then the one-hot part, with a single 1.0 in row i at column "
-    "z_dim + labels[i]: torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)."
-)
-
-
-def _conditioned(z, labels, num_classes, *, code="one-hot", z_first=True, dim=1):
-    """``[z, one_hot(labels)]`` with one ingredient changed."""
-    codes = {
-        "one-hot": F.one_hot(labels, num_classes).float(),
-        "batch width": F.one_hot(labels).float(),
-        "column": labels[:, None].float(),
-        "raw": labels,
-    }
-    parts = [z, codes[code]] if z_first else [codes[code], z]
-    return torch.cat(parts, dim=dim)
-
-
-def _observe_inputs(fn: Callable[..., Any]) -> list:
-    g = torch.Generator().manual_seed(1000)
-    cases = [
-        (torch.randn(6, 8, generator=g), [3, 0, 6, 2, 6, 1], 10),
-        (torch.randn(4, 5, generator=g), [2, 0, 1, 2], 3),
-    ]
-    return [observe_call(fn, z, torch.tensor(labels), k) for z, labels, k in cases]
-
-
-CONDITION_MISTAKES = wrong_versions(
-    _conditioned,
-    _CONCAT,
-    {
-        "wrong order: the one-hot labels come first, then z; the course's convention is z first.": {"z_first": False},
-        "the labels were added as one raw integer column, not one-hot.": {"code": "column"},
-        "z is (B, z_dim) but the labels you concatenate are (B,): raw labels, not one-hot.": {"code": "raw"},
-        "torch.cat along the wrong dimension: z and the one-hot labels are joined along dim=1.": {"dim": 0},
-        "F.one_hot(labels) without num_classes takes its width from the largest label.": {"code": "batch width"},
-    },
-)
-
-
-@exercise_check("conditioned_inputs")
-def check_conditioned_inputs(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> str:
-    """Check ``fn(z (B, z_dim), labels (B,), num_classes) -> (B, z_dim + num_classes)`` = ``[z, one_hot(labels)]``."""
-    passed = "concatenates z with the one-hot labels, (B, z_dim + num_classes), z first, on two batch shapes."
-    return check_against_table(fn, reference.conditioned_inputs, _observe_inputs, CONDITION_MISTAKES, passed, _CONCAT)

@@ -5,17 +5,13 @@ references are :mod:`gannotes.steps`)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..losses import (
     acgan_discriminator_loss,
     discriminator_loss,
-    generator_loss_non_saturating,
-    generator_loss_saturating,
     gradient_penalty,
 )
-from ..metrics import frechet_distance
 from ..models import dcgan_weights_init as weights_init
 from ..models import generator_block
 
@@ -23,27 +19,11 @@ __all__ = [
     "InstanceNoise",
     "acgan_discriminator_loss",
     "class_vectors",
-    "conditioned_inputs",
     "discriminator_loss",
-    "frechet_distance",
     "generator_block",
-    "generator_loss_non_saturating",
-    "generator_loss_saturating",
     "gradient_penalty",
     "weights_init",
 ]
-
-
-def conditioned_inputs(z: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """A conditional generator's input: ``z (B, z_dim)`` then the one-hot labels, ``(B, z_dim + num_classes)``.
-
-    Args:
-        z: ``(B, z_dim)`` float noise.
-        labels: ``(B,)`` int64 class indices in ``[0, num_classes)``.
-        num_classes: the width of the one-hot code (passed explicitly: inferred from the batch, it
-            would change with the largest label present).
-    """
-    return torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1)
 
 
 class InstanceNoise(nn.Module):
