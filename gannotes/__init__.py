@@ -4,7 +4,7 @@ Notebooks import what they use from here; importing loads no dataset and opens n
 """
 # ruff: noqa: F401  (these imports are the public names)
 
-from . import checks, losses, metrics, plots, steps
+from . import checks, diagrams, losses, metrics, plots, steps
 from .data import BatchSource, course_data
 from .device import describe_device, get_device, seed_everything
 from .metrics import Evaluator
