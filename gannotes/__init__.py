@@ -7,6 +7,7 @@ Notebooks import what they use from here; importing loads no dataset and opens n
 from . import checks, diagrams, losses, metrics, plots, steps
 from .data import BatchSource, course_data
 from .device import describe_device, get_device, seed_everything
+from .explorer import LatentExplorer, lerp, nearest_images, slerp
 from .metrics import Evaluator
 from .mixtures import grid_of_gaussians, ring_of_gaussians
 from .models import (

@@ -1,8 +1,8 @@
 """JupyterLab in a real browser: run notebook 04 (exercise version, smoke mode) and use its widget.
 
 nbval proves the notebooks execute; this proves what a learner sees: JupyterLab loads, "Run All Cells" runs the
-notebook to the end without an error shown in any cell, the latent-interpolation slider renders as a widget (not
-as the text "FloatSlider(...)"), and moving it redraws the image.
+notebook to the end without an error shown in any cell, the latent explorer's sliders render as widgets (not as
+the text "FloatSlider(...)"), and moving one redraws the explorer's image.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def run_notebook_and_move_slider(page, url: str) -> None:
     slider = page.locator(".widget-slider").first
     slider.wait_for(timeout=30_000)
     slider.scroll_into_view_if_needed()  # JupyterLab renders a widget's output once it is on screen
-    image = page.locator(".widget-output img, .jupyter-widgets-output-area img").first
+    image = page.locator("img.widget-image").first  # the explorer's figure, an ipywidgets.Image
     image.wait_for(timeout=30_000)
     before = image.get_attribute("src")
     slider.locator(".noUi-handle").focus()
@@ -140,7 +140,7 @@ def run_notebook_and_move_slider(page, url: str) -> None:
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
         """(before) => {
-            const img = document.querySelector('.widget-output img, .jupyter-widgets-output-area img');
+            const img = document.querySelector('img.widget-image');
             return img !== null && img.getAttribute('src') !== before;
         }""",
         arg=before,
