@@ -21,6 +21,7 @@ from .models import (
     count_parameters,
     sample,
 )
+from .playground import Playground
 from .settings import runs_dir, scaled, smoke_mode
 from .stacked import StackedLinear, stacked_mlp
 from .train import SETTINGS, TrainConfig, build_models, fit, generator_from_checkpoint, resume, reuse, save, start

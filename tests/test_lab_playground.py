@@ -1,0 +1,53 @@
+"""JupyterLab in a real browser: run notebook 02 (exercise version, smoke mode) and use its GAN playground.
+
+The playground must render as a widget (not as the text "VBox(...)"), and its "one step" button must train a step:
+the status line's step count goes up and the figure is redrawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import lab_server, launch_browser, run_all_cells
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_minimax_loss.ipynb"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with lab_server(NOTEBOOK, tmp_path_factory.mktemp("lab")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launch_browser()
+
+
+def test_the_playgrounds_step_button_trains_and_redraws(lab: str, browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        run_all_cells(page, lab)
+        playground = page.locator(".gannotes-playground").first
+        playground.wait_for(timeout=30_000)
+        playground.scroll_into_view_if_needed()  # JupyterLab renders a widget once it is on screen
+        status, image = playground.locator(".gannotes-playground-status"), playground.locator("img").first
+        image.wait_for(timeout=30_000)
+        assert status.inner_text().startswith("step 0")
+        before = image.get_attribute("src")
+        playground.locator("button", has_text="one step").click()
+        page.wait_for_function(
+            """(before) => {
+                const box = document.querySelector('.gannotes-playground');
+                const status = box.querySelector('.gannotes-playground-status').textContent;
+                return status.includes('step 1 ') && box.querySelector('img').getAttribute('src') !== before;
+            }""",
+            arg=before,
+            timeout=60_000,
+        )
+    except Exception:
+        page.screenshot(path=tmp_path / "failure.png")
+        print(f"screenshot of the page at the failure: {tmp_path / 'failure.png'}")
+        raise
