@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
+from browser import lab_server, launch_browser
 
 from gannotes import data
 
@@ -25,3 +27,16 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A headless Chromium for the tests of one module (see tests/browser.py: skips or fails clearly without one)."""
+    yield from launch_browser()
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A JupyterLab server, in smoke mode, on a copy of the test module's ``NOTEBOOK``: the URL that opens it."""
+    with lab_server(request.module.NOTEBOOK, tmp_path_factory.mktemp("lab")) as url:
+        yield url

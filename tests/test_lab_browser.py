@@ -7,24 +7,11 @@ the text "FloatSlider(...)"), and moving one redraws the explorer's image.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from browser import lab_server, launch_browser, run_all_cells
+from browser import run_all_cells
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_dcgan.ipynb"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with lab_server(NOTEBOOK, tmp_path_factory.mktemp("lab")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    yield from launch_browser()
 
 
 def test_notebook_runs_and_its_slider_redraws_the_image(lab: str, browser, tmp_path: Path) -> None:

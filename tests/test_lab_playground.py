@@ -6,24 +6,11 @@ the status line's step count goes up and the figure is redrawn.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from browser import lab_server, launch_browser, run_all_cells
+from browser import run_all_cells
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_minimax_loss.ipynb"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with lab_server(NOTEBOOK, tmp_path_factory.mktemp("lab")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    yield from launch_browser()
 
 
 def test_the_playgrounds_step_button_trains_and_redraws(lab: str, browser, tmp_path: Path) -> None:

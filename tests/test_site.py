@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import launch_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -32,11 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert build.returncode == 0, f"the site build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    yield from launch_browser()
 
 
 def test_contents_page_links_every_notebook_in_order(site: Path) -> None:
