@@ -29,9 +29,9 @@ REFERENCE_SECONDS: dict[str, int] = {
     "04_dcgan": 108,
     "05_cgan": 111,
     "06_acgan": 103,
-    "07_wgan": 169,
-    "08_mode_collapse": 152,
-    "09_training_tips": 193,
+    "07_wgan": 149,
+    "08_mode_collapse": 129,
+    "09_training_tips": 136,
     "10_evaluating_gans": 67,
     "11_your_own_images": 141,
 }
