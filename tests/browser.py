@@ -126,3 +126,25 @@ def run_all_cells(page, url: str, timeout_ms: int = 600_000) -> None:
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     shown = [text for text in errors.all_inner_texts() if "Traceback" in text or "Error" in text]
     assert not shown, f"a cell shows an error: {shown[0][:1500]}"
+
+
+@contextmanager
+def notebook_run(browser, url: str, failure_folder: Path) -> Iterator:
+    """A page of JupyterLab at ``url`` after :func:`run_all_cells`; if the block fails, a screenshot of the page is
+    saved in ``failure_folder`` (and its path printed) before the failure is raised."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        run_all_cells(page, url)
+        yield page
+    except Exception:
+        page.screenshot(path=failure_folder / "failure.png")
+        print(f"screenshot of the page at the failure: {failure_folder / 'failure.png'}")
+        raise
+
+
+def on_screen(locator, timeout_ms: int = 30_000):
+    """The first element of ``locator``, waited for and scrolled to (JupyterLab renders a widget once on screen)."""
+    element = locator.first
+    element.wait_for(timeout=timeout_ms)
+    element.scroll_into_view_if_needed()
+    return element

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from browser import run_all_cells
+from browser import notebook_run, on_screen
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_dcgan.ipynb"
 
 
 def test_notebook_runs_and_its_slider_redraws_the_image(lab: str, browser, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        run_all_cells(page, lab)
-        slider = page.locator(".widget-slider").first
-        slider.wait_for(timeout=30_000)
-        slider.scroll_into_view_if_needed()  # JupyterLab renders a widget's output once it is on screen
+    with notebook_run(browser, lab, tmp_path) as page:
+        slider = on_screen(page.locator(".widget-slider"))
         image = page.locator("img.widget-image").first  # the explorer's figure, an ipywidgets.Image
         image.wait_for(timeout=30_000)
         before = image.get_attribute("src")
@@ -35,7 +31,3 @@ def test_notebook_runs_and_its_slider_redraws_the_image(lab: str, browser, tmp_p
             arg=before,
             timeout=60_000,
         )
-    except Exception:
-        page.screenshot(path=tmp_path / "failure.png")
-        print(f"screenshot of the page at the failure: {tmp_path / 'failure.png'}")
-        raise

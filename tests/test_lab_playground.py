@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from browser import run_all_cells
+from browser import notebook_run, on_screen
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_minimax_loss.ipynb"
 
 
 def test_the_playgrounds_step_button_trains_and_redraws(lab: str, browser, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        run_all_cells(page, lab)
-        playground = page.locator(".gannotes-playground").first
-        playground.wait_for(timeout=30_000)
-        playground.scroll_into_view_if_needed()  # JupyterLab renders a widget once it is on screen
+    with notebook_run(browser, lab, tmp_path) as page:
+        playground = on_screen(page.locator(".gannotes-playground"))
         status, image = playground.locator(".gannotes-playground-status"), playground.locator("img").first
         image.wait_for(timeout=30_000)
         assert status.inner_text().startswith("step 0")
@@ -34,7 +30,3 @@ def test_the_playgrounds_step_button_trains_and_redraws(lab: str, browser, tmp_p
             arg=before,
             timeout=60_000,
         )
-    except Exception:
-        page.screenshot(path=tmp_path / "failure.png")
-        print(f"screenshot of the page at the failure: {tmp_path / 'failure.png'}")
-        raise
