@@ -209,8 +209,8 @@ ACGAN = Diagram(
         Box("class", "class head\n10 logits: P(C | x)", 13.0, 1.8, "network"),
     ),
     (*_path("z", "G", "fake", "D", "source"), *_path("c", "G"), *_path("real", "D", "class")),
-    "The class head is scored against c for the fakes and the true label for real images (cross-entropy):\n"
-    "D learns to classify every image, and G to draw a c so clearly that D's class head says c.",
+    "D's class head learns from real images and their labels (the paper's D also from fakes and c);\n"
+    "G learns to draw a c so clearly that D's class head says c (cross-entropy against c).",
 )
 
 

@@ -28,7 +28,7 @@ REFERENCE_SECONDS: dict[str, int] = {
     "03_first_gan": 49,
     "04_dcgan": 108,
     "05_cgan": 111,
-    "06_acgan": 103,
+    "06_acgan": 133,
     "07_wgan": 149,
     "08_mode_collapse": 129,
     "09_training_tips": 136,

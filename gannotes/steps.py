@@ -86,10 +86,16 @@ def cgan_g_step(G: nn.Module, D: nn.Module, g_optimizer: Optimizer, fake: Tensor
 def acgan_d_step(
     G: nn.Module, D: nn.Module, d_optimizer: Optimizer, real: Tensor, labels: Tensor, z: Tensor
 ) -> tuple[Fakes, Stats]:
-    """Update D: real/fake BCE plus the class loss on real images *and* on generated ones."""
+    """Update D: real/fake BCE, and the class loss that trains D's class head on the real images only.
+
+    The paper's loss (:func:`gannotes.losses.acgan_discriminator_loss`) with the generated images' class logits
+    detached: that term stays in the logged loss but sends no gradient into D, so the class head learns real digits
+    only and cannot learn to read G's wrong drawings of a class as that class (notebook 06 measures both versions).
+    """
     fake_labels = random_labels(G, len(z), z.device)
     fake = G(z, fake_labels)
     (real_logits, real_classes), (fake_logits, fake_classes) = D(real), D(fake.detach())
+    fake_classes = fake_classes.detach()  # the generated images' class term: a constant to D
     loss = losses.acgan_discriminator_loss(real_logits, real_classes, labels, fake_logits, fake_classes, fake_labels)
     _update(d_optimizer, loss)
     return (fake, fake_labels), _d_stats(loss, real_logits, fake_logits)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gannotes import steps, train
+from gannotes import losses, steps, train
 from gannotes.data import ImageDataset, load_dataset
 from gannotes.models import sample
 from gannotes.train import CheckpointError, TrainConfig, TrainingDiverged, fit, resume, save, start
@@ -163,6 +163,31 @@ def test_each_step_updates_only_its_own_player(model: str, small_mnist: ImageDat
     assert all(torch.equal(a, b) for a, b in zip(d_after, run.D.parameters(), strict=True))
     assert all(p.requires_grad for p in run.D.parameters())  # and unfrozen after
     assert not all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
+
+
+def test_acgan_class_head_learns_from_real_images_only(small_mnist: ImageDataset) -> None:
+    run = _start(_config("acgan"), small_mnist)
+    images, labels = next(run.batches)
+    no_update = torch.optim.SGD(run.D.parameters(), lr=0.0)  # the step's gradients stay in .grad, to read
+    z = torch.randn(16, run.G.z_dim)
+    (fake, fake_labels), stats = steps.acgan_d_step(run.G, run.D, no_update, images, labels, z)
+    got = run.D.class_head.weight.grad.clone()
+
+    def class_head_gradient(with_fakes: bool) -> torch.Tensor:
+        run.D.zero_grad(set_to_none=True)
+        _, real_classes = run.D(images)
+        loss = nn.functional.cross_entropy(real_classes, labels)
+        if with_fakes:
+            loss = loss + nn.functional.cross_entropy(run.D(fake.detach())[1], fake_labels)
+        loss.backward()
+        return run.D.class_head.weight.grad
+
+    torch.testing.assert_close(got, class_head_gradient(with_fakes=False))
+    assert not torch.allclose(got, class_head_gradient(with_fakes=True))  # the paper's term would show here
+    # The detached term still counts in the logged loss: the paper's loss, value for value.
+    (real_logits, real_classes), (fake_logits, fake_classes) = run.D(images), run.D(fake.detach())
+    paper = losses.acgan_discriminator_loss(real_logits, real_classes, labels, fake_logits, fake_classes, fake_labels)
+    torch.testing.assert_close(stats["d_loss"], paper.detach())
 
 
 def test_weight_clipping_keeps_critic_in_range(small_mnist: ImageDataset) -> None:
