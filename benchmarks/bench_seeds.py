@@ -63,6 +63,7 @@ def main() -> None:
     evaluator = Evaluator.for_dataset("mnist")
     asked = torch.arange(10).repeat_interleave(200)
     print("model  variant   seed  label accuracy  worst digit  Fréchet distance  seconds")
+    variant = args.variant if args.model == "acgan" else "-"
     for seed in args.seeds:
         config = TrainConfig.for_model(args.model, steps=args.steps, seed=seed)
         run = start(config, course.train.images, course.train.labels)
@@ -73,7 +74,7 @@ def main() -> None:
         read = evaluator.predict(sample(run.G, len(asked), labels=asked, seed=0))
         worst = min((read[asked == c] == c).float().mean().item() for c in range(10))
         print(
-            f"{args.model:<6} {args.variant:<9} {seed:>4} {scores['label_accuracy']:>15.3f} {worst:>12.3f} "
+            f"{args.model:<6} {variant:<9} {seed:>4} {scores['label_accuracy']:>15.3f} {worst:>12.3f} "
             f"{scores['frechet_distance']:>17.1f} {seconds:>8.0f}",
             flush=True,
         )
