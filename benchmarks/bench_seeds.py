@@ -1,13 +1,13 @@
 """How a conditional GAN's label accuracy varies with the seed, at the notebooks' settings (benchmarks/README.md).
 
 ``--model cgan``: notebook 05's steps (``steps.cgan_d_step``, ``steps.cgan_g_step``). ``--model acgan``: notebook
-06's, with ``--variant detached`` (``steps.acgan_d_step``: the paper's loss with the generated images' class logits
-detached, so that D's class head learns from real images only) or ``--variant paper`` (D minimises the paper's
--(L_S + L_C), the class loss on real and on generated images). Each run: the laptop settings, one ``fit`` on MNIST
+06's (``steps.acgan_d_step``: the paper's loss with the generated images' class logits detached, so that D's class
+head learns from real images only). ``--model acgan-paper``: D minimises the paper's -(L_S + L_C), the class loss on
+real and on generated images. Each run: the laptop settings, one ``fit`` on MNIST
 test images 0..7999; then the evaluator's label accuracy (2,000 samples), its reading of 200 samples per digit (the
 worst digit), and the Fréchet distance. Two processes side by side with ``--threads 1`` on a 2-core machine::
 
-    python benchmarks/bench_seeds.py --model acgan --variant paper --seeds 0-10 --threads 1
+    python benchmarks/bench_seeds.py --model acgan-paper --seeds 0-10 --threads 1
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def paper_d_step(G, D, d_optimizer, real, labels, z):
 
 
 STEPS = {
-    ("cgan", "detached"): (steps.cgan_d_step, steps.cgan_g_step),  # CGAN's D has no class head: nothing to detach
-    ("acgan", "detached"): (steps.acgan_d_step, steps.acgan_g_step),
-    ("acgan", "paper"): (paper_d_step, steps.acgan_g_step),
+    "cgan": (steps.cgan_d_step, steps.cgan_g_step),
+    "acgan": (steps.acgan_d_step, steps.acgan_g_step),
+    "acgan-paper": (paper_d_step, steps.acgan_g_step),
 }
 
 
@@ -49,32 +49,28 @@ def seeds(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=("cgan", "acgan"), default="acgan")
-    parser.add_argument("--variant", choices=("detached", "paper"), default="detached", help="acgan's D step")
+    parser.add_argument("--model", choices=tuple(STEPS), default="acgan")
     parser.add_argument("--seeds", type=seeds, default=seeds("0-2"), help="a seed or a range, e.g. 0-10")
     parser.add_argument("--steps", type=int, default=2400, help="generator updates (notebooks 05 and 06: 2400)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
-    if (args.model, args.variant) not in STEPS:
-        parser.error("--variant paper is ACGAN's: CGAN's discriminator has no class head.")
     if args.threads:
         torch.set_num_threads(args.threads)
     course = course_data("mnist")
     evaluator = Evaluator.for_dataset("mnist")
     asked = torch.arange(10).repeat_interleave(200)
-    print("model  variant   seed  label accuracy  worst digit  Fréchet distance  seconds")
-    variant = args.variant if args.model == "acgan" else "-"
+    print("model        seed  label accuracy  worst digit  Fréchet distance  seconds")
     for seed in args.seeds:
-        config = TrainConfig.for_model(args.model, steps=args.steps, seed=seed)
+        config = TrainConfig.for_model(args.model.removesuffix("-paper"), steps=args.steps, seed=seed)
         run = start(config, course.train.images, course.train.labels)
         began = time.perf_counter()
-        fit(run, *STEPS[args.model, args.variant], progress=False)
+        fit(run, *STEPS[args.model], progress=False)
         seconds = time.perf_counter() - began
         scores = evaluator.evaluate_generator(run.G, n=2000, num_classes=10)
         read = evaluator.predict(sample(run.G, len(asked), labels=asked, seed=0))
         worst = min((read[asked == c] == c).float().mean().item() for c in range(10))
         print(
-            f"{args.model:<6} {variant:<9} {seed:>4} {scores['label_accuracy']:>15.3f} {worst:>12.3f} "
+            f"{args.model:<12} {seed:>4} {scores['label_accuracy']:>15.3f} {worst:>12.3f} "
             f"{scores['frechet_distance']:>17.1f} {seconds:>8.0f}",
             flush=True,
         )
